@@ -1,0 +1,384 @@
+"""Pydantic types that every layer speaks.
+
+Market data follows the financialdatasets.ai API shapes (the de-facto schema
+of this field), so a live provider and the bundled data produce the same
+objects. Everything here is plain data: no I/O, no Prefect.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = [
+    "Action",
+    "AgentSignal",
+    "Analysis",
+    "CacheStats",
+    "CompanyNews",
+    "FinancialMetrics",
+    "InsiderTrade",
+    "LineItem",
+    "ModelUsage",
+    "Order",
+    "Period",
+    "Portfolio",
+    "Position",
+    "PositionLimit",
+    "Price",
+    "RunRequest",
+    "RunResult",
+    "Signal",
+    "Snapshot",
+    "SubScore",
+]
+
+Signal = Literal["bullish", "bearish", "neutral"]
+Action = Literal["buy", "sell", "short", "cover", "hold"]
+Period = Literal["annual", "quarterly", "ttm"]
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+# --------------------------------------------------------------------------- market data
+
+
+class Price(_Data):
+    """One daily bar; ``time`` is the ISO date of the session."""
+
+    open: float
+    close: float
+    high: float
+    low: float
+    volume: int
+    time: str
+
+
+class FinancialMetrics(_Data):
+    """Ratios as of a report period, valued at the price of the as-of date.
+
+    Ratios are fractions (0.25 means 25%); growth is period over prior period.
+    """
+
+    ticker: str
+    report_period: str
+    period: Period
+    currency: str = "USD"
+    market_cap: float | None = None
+    enterprise_value: float | None = None
+    price_to_earnings_ratio: float | None = None
+    price_to_book_ratio: float | None = None
+    price_to_sales_ratio: float | None = None
+    enterprise_value_to_ebitda_ratio: float | None = None
+    free_cash_flow_yield: float | None = None
+    peg_ratio: float | None = None
+    gross_margin: float | None = None
+    operating_margin: float | None = None
+    net_margin: float | None = None
+    return_on_equity: float | None = None
+    return_on_assets: float | None = None
+    return_on_invested_capital: float | None = None
+    asset_turnover: float | None = None
+    current_ratio: float | None = None
+    quick_ratio: float | None = None
+    debt_to_equity: float | None = None
+    interest_coverage: float | None = None
+    revenue_growth: float | None = None
+    earnings_growth: float | None = None
+    book_value_growth: float | None = None
+    free_cash_flow_growth: float | None = None
+    earnings_per_share: float | None = None
+    book_value_per_share: float | None = None
+    free_cash_flow_per_share: float | None = None
+    payout_ratio: float | None = None
+
+
+LINE_ITEM_FIELDS: tuple[str, ...] = (
+    "revenue",
+    "net_income",
+    "operating_income",
+    "ebit",
+    "ebitda",
+    "gross_profit",
+    "research_and_development",
+    "interest_expense",
+    "free_cash_flow",
+    "capital_expenditure",
+    "depreciation_and_amortization",
+    "dividends_and_other_cash_distributions",
+    "issuance_or_purchase_of_equity_shares",
+    "outstanding_shares",
+    "total_assets",
+    "total_liabilities",
+    "shareholders_equity",
+    "current_assets",
+    "current_liabilities",
+    "total_debt",
+    "cash_and_equivalents",
+    "goodwill_and_intangible_assets",
+    "working_capital",
+)
+
+
+class LineItem(_Data):
+    """Statement items for one period, in USD (shares in units).
+
+    Cash outflows keep the API's sign convention: capital expenditure,
+    dividends and buybacks are negative.
+    """
+
+    ticker: str
+    report_period: str
+    period: Period
+    currency: str = "USD"
+    revenue: float | None = None
+    net_income: float | None = None
+    operating_income: float | None = None
+    ebit: float | None = None
+    ebitda: float | None = None
+    gross_profit: float | None = None
+    research_and_development: float | None = None
+    interest_expense: float | None = None
+    free_cash_flow: float | None = None
+    capital_expenditure: float | None = None
+    depreciation_and_amortization: float | None = None
+    dividends_and_other_cash_distributions: float | None = None
+    issuance_or_purchase_of_equity_shares: float | None = None
+    outstanding_shares: float | None = None
+    total_assets: float | None = None
+    total_liabilities: float | None = None
+    shareholders_equity: float | None = None
+    current_assets: float | None = None
+    current_liabilities: float | None = None
+    total_debt: float | None = None
+    cash_and_equivalents: float | None = None
+    goodwill_and_intangible_assets: float | None = None
+    working_capital: float | None = None
+
+
+class InsiderTrade(_Data):
+    ticker: str
+    issuer: str | None = None
+    name: str | None = None
+    title: str | None = None
+    is_board_director: bool | None = None
+    transaction_date: str | None = None
+    transaction_shares: float | None = None
+    transaction_price_per_share: float | None = None
+    transaction_value: float | None = None
+    shares_owned_before_transaction: float | None = None
+    shares_owned_after_transaction: float | None = None
+    security_title: str | None = None
+    filing_date: str
+
+
+class CompanyNews(_Data):
+    ticker: str
+    title: str
+    author: str | None = None
+    source: str | None = None
+    date: str
+    url: str | None = None
+    sentiment: Signal | None = None
+
+
+class Snapshot(_Data):
+    """All of one ticker's data as of ``end``: what every analyst reads.
+
+    ``insider_trades`` and ``news`` are ``None`` when the provider has no such
+    data (the bundled set has neither); ``missing`` names what is absent and
+    why, so analysts report it instead of inventing it.
+    """
+
+    ticker: str
+    start: dt.date
+    end: dt.date
+    provider: str
+    prices: tuple[Price, ...]
+    metrics: tuple[FinancialMetrics, ...] = ()  # ttm, newest first
+    line_items: tuple[LineItem, ...] = ()  # annual, newest first
+    quarterly_line_items: tuple[LineItem, ...] = ()  # newest first
+    insider_trades: tuple[InsiderTrade, ...] | None = None
+    news: tuple[CompanyNews, ...] | None = None
+    market_cap: float | None = None
+    missing: tuple[str, ...] = ()
+
+    @property
+    def latest_metrics(self) -> FinancialMetrics | None:
+        return self.metrics[0] if self.metrics else None
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+class SubScore(_Data):
+    """One named part of an analysis.
+
+    ``score`` runs from -1 (bearish) to +1 (bullish); ``None`` means no data,
+    and a sub-score without data leaves the weighting instead of counting as
+    bearish.
+    """
+
+    name: str
+    score: float | None = Field(default=None, ge=-1.0, le=1.0)
+    weight: float = Field(default=1.0, ge=0.0)
+    details: str = ""
+    figures: dict[str, float | None] = Field(default_factory=dict)
+
+    @property
+    def has_data(self) -> bool:
+        return self.score is not None
+
+
+class Analysis(_Data):
+    """An analyst's compact findings: what a model prompt carries, never raw data."""
+
+    analyst: str
+    ticker: str
+    as_of: dt.date
+    sub_scores: tuple[SubScore, ...]
+    figures: dict[str, float | None] = Field(default_factory=dict)
+
+    def sub_score(self, name: str) -> SubScore:
+        for sub in self.sub_scores:
+            if sub.name == name:
+                return sub
+        raise KeyError(name)
+
+
+class ModelUsage(BaseModel):
+    """Tokens and cost of model calls; summed per analyst and per run."""
+
+    calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_s: float = 0.0
+
+    def __add__(self, other: ModelUsage) -> ModelUsage:
+        return ModelUsage(
+            calls=self.calls + other.calls,
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cached_tokens=self.cached_tokens + other.cached_tokens,
+            cost_usd=self.cost_usd + other.cost_usd,
+            latency_s=self.latency_s + other.latency_s,
+        )
+
+
+class AgentSignal(BaseModel):
+    analyst: str
+    ticker: str
+    as_of: dt.date
+    signal: Signal
+    confidence: float = Field(ge=0.0, le=100.0)
+    reasoning: str
+    source: Literal["rules", "model"] = "rules"
+    model: str = "rules"
+    degraded: bool = False
+    degraded_reason: str | None = None
+    usage: ModelUsage = Field(default_factory=ModelUsage)
+    elapsed_s: float = 0.0
+
+
+# --------------------------------------------------------------------------- portfolio
+
+
+class Position(BaseModel):
+    long: int = Field(default=0, ge=0)
+    short: int = Field(default=0, ge=0)
+    long_cost_basis: float = 0.0
+    short_cost_basis: float = 0.0
+
+
+class Portfolio(BaseModel):
+    cash: float = Field(default=100_000.0, ge=0.0)
+    margin_requirement: float = Field(default=0.5, ge=0.0, le=1.0)
+    margin_used: float = Field(default=0.0, ge=0.0)
+    positions: dict[str, Position] = Field(default_factory=dict)
+
+    def position(self, ticker: str) -> Position:
+        return self.positions.get(ticker, Position())
+
+
+class PositionLimit(BaseModel):
+    ticker: str
+    price: float
+    volatility_annual: float | None
+    avg_correlation: float | None
+    limit_fraction: float = Field(ge=0.0, le=1.0)
+    limit_value: float = Field(ge=0.0)
+    reasoning: str = ""
+
+
+class Order(BaseModel):
+    ticker: str
+    action: Action
+    quantity: int = Field(ge=0)
+    confidence: float = Field(ge=0.0, le=100.0)
+    reasoning: str
+
+
+# --------------------------------------------------------------------------- run
+
+
+class RunRequest(BaseModel):
+    """A validated request; the flow's parameters in one place."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tickers: list[str] = Field(min_length=1, description="Tickers to analyse, e.g. AAPL,NVDA.")
+    start: dt.date | None = Field(default=None, description="First date of the window; default three months before end.")
+    end: dt.date | None = Field(default=None, description="As-of date; default the latest date the provider has.")
+    analysts: list[str] | None = Field(default=None, description="Analyst keys; None for the whole committee.")
+    model: str = Field(default="rules", description="rules, anthropic:<model>, openai:<model> or openai-compatible:<model>@<base_url>.")
+    portfolio: Portfolio = Field(default_factory=Portfolio, description="Cash, margin requirement and current positions.")
+    refresh: bool = Field(default=False, description="Recompute and rewrite cached results.")
+
+    @field_validator("tickers")
+    @classmethod
+    def _upper(cls, tickers: list[str]) -> list[str]:
+        cleaned = [t.strip().upper() for t in tickers if t.strip()]
+        if not cleaned:
+            raise ValueError("at least one ticker is required")
+        return list(dict.fromkeys(cleaned))
+
+
+class CacheStats(BaseModel):
+    """Task cache hits per tier; ``hit_rate`` over every cacheable task run."""
+
+    lookups: int = 0
+    hits: int = 0
+    memory_hits: int = 0
+    storage_hits: int = 0
+
+    @property
+    def hit_rate(self) -> float:
+        return self.hits / self.lookups if self.lookups else 0.0
+
+
+class RunResult(BaseModel):
+    run_id: str
+    request: RunRequest
+    status: Literal["completed", "degraded", "partial", "failed"] = "completed"
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    start: dt.date
+    end: dt.date
+    signals: list[AgentSignal] = Field(default_factory=list)
+    limits: list[PositionLimit] = Field(default_factory=list)
+    orders: list[Order] = Field(default_factory=list)
+    errors: dict[str, str] = Field(default_factory=dict, description="Ticker -> why it could not be analysed.")
+    usage: ModelUsage = Field(default_factory=ModelUsage)
+    usage_by_analyst: dict[str, ModelUsage] = Field(default_factory=dict)
+    cache: CacheStats = Field(default_factory=CacheStats)
+    timings_s: dict[str, float] = Field(default_factory=dict)
+
+    @property
+    def degraded_count(self) -> int:
+        return sum(1 for s in self.signals if s.degraded)
