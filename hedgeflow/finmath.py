@@ -20,20 +20,28 @@ __all__ = [
     "bollinger_position",
     "cagr",
     "capm_cost_of_equity",
+    "coefficient_of_variation",
     "dcf_value",
+    "doubling_years",
     "ema",
     "excess_kurtosis",
+    "free_cash_flow_to_firm",
     "graham_number",
     "growth_rate",
     "hurst_exponent",
     "margin_of_safety",
     "max_drawdown",
+    "multiple_implied_equity_value",
     "owner_earnings",
+    "residual_income_value",
     "returns",
     "rsi",
     "safe_div",
     "skewness",
     "tail_ratio",
+    "trailing_return",
+    "wacc",
+    "weighted_mean",
     "zscore",
 ]
 
@@ -278,3 +286,129 @@ def capm_cost_of_equity(risk_free: float, beta_value: float, equity_risk_premium
     """CAPM: r_e = r_f + beta x equity risk premium (beta defaults to 1 when unknown)."""
     b = beta_value if math.isfinite(beta_value) else 1.0
     return risk_free + b * equity_risk_premium
+
+
+def coefficient_of_variation(values: Sequence[float]) -> float:
+    """Dispersion relative to level, std(x, ddof=1) / |mean(x)|: 0 for a constant series.
+
+    Used as a stability measure of margins and returns (lower is steadier);
+    nan under two values or when the mean is 0.
+    """
+    x = _arr(values)
+    x = x[np.isfinite(x)]
+    if x.size < 2:
+        return NAN
+    mean = float(np.mean(x))
+    return NAN if mean == 0 else float(np.std(x, ddof=1) / abs(mean))
+
+
+def residual_income_value(
+    book_value: float | None,
+    net_income: float | None,
+    cost_of_equity: float,
+    growth: float,
+    years: int = 5,
+    terminal_growth: float = 0.03,
+) -> float:
+    """Residual income (Edwards-Bell-Ohlson) value of equity: book value plus PV of excess returns.
+
+    RI_0 = NI - r x BV; RI_t = RI_0 (1+g)^t;
+    V = BV + sum_{t=1..n} RI_t / (1+r)^t + RI_n (1+g_T) / ((r - g_T)(1+r)^n).
+    Negative residual income (returns below the cost of equity) lowers the value.
+    Units follow the inputs (USD); nan when book value is missing or not positive,
+    net income is missing, or r <= g_T.
+    """
+    if book_value is None or net_income is None or cost_of_equity <= terminal_growth:
+        return NAN
+    if not (math.isfinite(book_value) and math.isfinite(net_income)) or book_value <= 0:
+        return NAN
+    residual = float(net_income) - cost_of_equity * float(book_value)
+    value = float(book_value)
+    for t in range(1, years + 1):
+        residual_t = residual * (1.0 + growth) ** t
+        value += residual_t / (1.0 + cost_of_equity) ** t
+    terminal = residual * (1.0 + growth) ** years * (1.0 + terminal_growth) / (cost_of_equity - terminal_growth)
+    return value + terminal / (1.0 + cost_of_equity) ** years
+
+
+def multiple_implied_equity_value(
+    enterprise_value: float | None,
+    current_multiple: float | None,
+    target_multiple: float | None,
+    market_cap: float | None,
+) -> float:
+    """Equity value if the company traded at ``target_multiple`` instead of ``current_multiple``.
+
+    EBITDA = EV / m_now; implied EV = m_target x EBITDA; net debt = EV - market cap;
+    implied equity = m_target / m_now x EV - (EV - market cap). Works for any
+    EV multiple (EV/EBITDA, EV/EBIT); nan when a figure is missing or a multiple
+    is not positive.
+    """
+    if enterprise_value is None or current_multiple is None or target_multiple is None or market_cap is None:
+        return NAN
+    if not all(math.isfinite(f) for f in (enterprise_value, current_multiple, target_multiple, market_cap)):
+        return NAN
+    if current_multiple <= 0 or target_multiple <= 0 or enterprise_value <= 0:
+        return NAN
+    return target_multiple / current_multiple * enterprise_value - (enterprise_value - market_cap)
+
+
+def weighted_mean(values: Sequence[float | None], weights: Sequence[float]) -> float:
+    """sum(w_i x_i) / sum(w_i) over the pairs whose value is finite; nan when none is, or all weights are 0."""
+    pairs = [(float(v), float(w)) for v, w in zip(values, weights) if v is not None and math.isfinite(v)]
+    total = sum(w for _, w in pairs)
+    if not pairs or total == 0:
+        return NAN
+    return sum(v * w for v, w in pairs) / total
+
+
+def trailing_return(closes: Sequence[float], sessions: int) -> float:
+    """Simple return over the last ``sessions`` bars, p_T / p_{T-sessions} - 1; nan without enough prices."""
+    prices = _arr(closes)
+    if sessions <= 0 or prices.size <= sessions or prices[-1 - sessions] <= 0:
+        return NAN
+    return float(prices[-1] / prices[-1 - sessions] - 1.0)
+
+
+def doubling_years(annual_return: float) -> float:
+    """Years for capital to double at a compound annual return r: ln 2 / ln(1 + r); nan unless r > 0."""
+    if not math.isfinite(annual_return) or annual_return <= 0:
+        return NAN
+    return math.log(2.0) / math.log1p(annual_return)
+
+
+def free_cash_flow_to_firm(
+    ebit: float | None,
+    tax_rate: float,
+    depreciation: float | None,
+    capital_expenditure: float | None,
+    working_capital_change: float | None = 0.0,
+) -> float:
+    """Damodaran's FCFF = EBIT (1 - t) + D&A - |capex| - increase in working capital (USD).
+
+    Capex keeps the API's negative sign convention, so its absolute value is
+    subtracted; nan when EBIT, D&A or capex is missing.
+    """
+    if ebit is None or depreciation is None or capital_expenditure is None:
+        return NAN
+    if not all(math.isfinite(v) for v in (ebit, depreciation, capital_expenditure)):
+        return NAN
+    return ebit * (1.0 - tax_rate) + depreciation - abs(capital_expenditure) - (working_capital_change or 0.0)
+
+
+def wacc(
+    market_cap: float | None,
+    debt: float | None,
+    cost_of_equity: float,
+    pre_tax_cost_of_debt: float,
+    tax_rate: float,
+) -> float:
+    """Weighted average cost of capital, E/(D+E) r_e + D/(D+E) r_d (1 - t), at market equity value.
+
+    Missing debt counts as none; nan when the market cap is missing or not positive.
+    """
+    if market_cap is None or not math.isfinite(market_cap) or market_cap <= 0:
+        return NAN
+    d = debt if debt is not None and math.isfinite(debt) and debt > 0 else 0.0
+    total = market_cap + d
+    return market_cap / total * cost_of_equity + d / total * pre_tax_cost_of_debt * (1.0 - tax_rate)

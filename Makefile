@@ -1,0 +1,23 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test install clean
+
+$(BIN)/hedgeflow: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+install: $(BIN)/hedgeflow
+
+run: install  ## the main job, offline: analyse AAPL and NVDA with the whole committee
+	$(BIN)/hedgeflow analyze --tickers AAPL,NVDA
+
+test: install  ## the whole test suite; starts PostgreSQL and Redis if they are installed but stopped
+	$(BIN)/python -m tests.services
+	$(BIN)/pytest -q -p no:cacheprovider
+
+clean:
+	rm -rf $(VENV) build *.egg-info

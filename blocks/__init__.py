@@ -1,0 +1,1 @@
+"""Prefect blocks: the configuration a user edits in the Prefect UI."""

@@ -1,0 +1,1 @@
+"""How and when flows run: deployment definitions, schedules and pools."""

@@ -1,0 +1,259 @@
+"""Helpers shared only by the investor-persona analysts: reading a Snapshot safely.
+
+Every helper returns ``None`` (never nan, never an exception) when the data is
+missing, so a persona can turn "no data" into ``no_data(...)`` instead of a
+bearish score. Series come back oldest first, ready for ``finmath``.
+Append only: other persona modules import from here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from hedgeflow import finmath
+from hedgeflow.analysts.base import no_data, score_between, sub_score
+from hedgeflow.schemas import Snapshot, SubScore
+
+__all__ = [
+    "capex_intensity",
+    "closes",
+    "current_ratio",
+    "debt_to_equity",
+    "enterprise_value",
+    "finite",
+    "growth_cagr",
+    "insider_sub_score",
+    "interest_coverage",
+    "latest",
+    "latest_metric",
+    "latest_price",
+    "latest_ratio",
+    "market_cap",
+    "mean_score",
+    "news_sub_score",
+    "ratio_series",
+    "series",
+    "share_positive",
+    "up_share",
+]
+
+
+def finite(value: Any) -> float | None:
+    """``value`` as a float, or ``None`` when it is missing, nan or infinite."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def latest(items: Sequence[Any], field: str) -> float | None:
+    """The newest finite value of ``field`` in newest-first ``items`` (line items or metrics)."""
+    for item in items:
+        value = finite(getattr(item, field, None))
+        if value is not None:
+            return value
+    return None
+
+
+def series(items: Sequence[Any], field: str) -> list[float]:
+    """Finite values of ``field``, oldest first (input newest first); missing periods are skipped."""
+    values = (finite(getattr(item, field, None)) for item in reversed(items))
+    return [v for v in values if v is not None]
+
+
+def ratio_series(
+    items: Sequence[Any], numerator: str, denominator: str, *, positive_base: bool = True
+) -> list[float]:
+    """numerator / denominator per period, oldest first; periods missing either (or a zero,
+    or with ``positive_base`` a negative, denominator) are skipped."""
+    out: list[float] = []
+    for item in reversed(items):
+        num, den = finite(getattr(item, numerator, None)), finite(getattr(item, denominator, None))
+        if num is None or den is None or den == 0 or (positive_base and den < 0):
+            continue
+        out.append(num / den)
+    return out
+
+
+def latest_ratio(items: Sequence[Any], numerator: str, denominator: str) -> float | None:
+    """numerator / denominator of the newest period that has both (positive denominator)."""
+    values = ratio_series(items, numerator, denominator)
+    return values[-1] if values else None
+
+
+def latest_metric(snapshot: Snapshot, field: str) -> float | None:
+    """The newest finite ttm ``FinancialMetrics`` value of ``field``."""
+    return latest(snapshot.metrics, field)
+
+
+def market_cap(snapshot: Snapshot) -> float | None:
+    """Market capitalisation at the as-of date: the snapshot's, else the latest metrics'."""
+    value = finite(snapshot.market_cap)
+    if value is not None and value > 0:
+        return value
+    value = latest_metric(snapshot, "market_cap")
+    return value if value is not None and value > 0 else None
+
+
+def latest_price(snapshot: Snapshot) -> float | None:
+    """The last close on or before the as-of date."""
+    return finite(snapshot.prices[-1].close) if snapshot.prices else None
+
+
+def _period_end(item: Any) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(getattr(item, "report_period", ""))[:10])
+    except ValueError:
+        return None
+
+
+def growth_cagr(items: Sequence[Any], field: str) -> float | None:
+    """Compound annual growth of ``field`` from its oldest to its newest finite value.
+
+    Years come from the report periods (so gaps count); ``None`` under two
+    values, or when either end is not positive (``finmath.cagr``).
+    """
+    points = [(item, finite(getattr(item, field, None))) for item in items]
+    known = [(item, v) for item, v in points if v is not None]
+    if len(known) < 2:
+        return None
+    (new_item, new), (old_item, old) = known[0], known[-1]
+    start, end = _period_end(old_item), _period_end(new_item)
+    years = (end - start).days / 365.25 if start and end else float(len(known) - 1)
+    return finite(finmath.cagr(old, new, years))
+
+
+def up_share(values: Sequence[float]) -> float | None:
+    """Share of period-over-period steps that rise, for an oldest-first series; ``None`` under two values."""
+    if len(values) < 2:
+        return None
+    steps = list(zip(values[:-1], values[1:]))
+    return sum(1 for old, new in steps if new > old) / len(steps)
+
+
+def share_positive(values: Sequence[float]) -> float | None:
+    """Share of values above zero; ``None`` for an empty series."""
+    return sum(1 for v in values if v > 0) / len(values) if values else None
+
+
+def mean_score(scores: Iterable[float | None]) -> float | None:
+    """Mean of the parts that have data; ``None`` when none has."""
+    known = [s for s in scores if s is not None and math.isfinite(s)]
+    return sum(known) / len(known) if known else None
+
+
+def debt_to_equity(snapshot: Snapshot) -> float | None:
+    """Leverage: ttm metrics' debt to equity, else total debt / equity of the latest annual items."""
+    value = latest_metric(snapshot, "debt_to_equity")
+    if value is not None:
+        return value
+    return latest_ratio(snapshot.line_items, "total_debt", "shareholders_equity")
+
+
+def capex_intensity(snapshot: Snapshot) -> float | None:
+    """|capital expenditure| / revenue of the latest annual period that has both."""
+    for item in snapshot.line_items:
+        capex, revenue = finite(item.capital_expenditure), finite(item.revenue)
+        if capex is not None and revenue is not None and revenue > 0:
+            return abs(capex) / revenue
+    return None
+
+
+def insider_sub_score(snapshot: Snapshot, name: str = "insiders", *, weight: float = 1.0) -> SubScore:
+    """Net insider buying by shares, (bought - sold) / (bought + sold), from -1 to +1.
+
+    Abstains when the provider has no insider data or the window has no trades.
+    """
+    if snapshot.insider_trades is None:
+        return no_data(name, f"insider trades not provided by {snapshot.provider}", weight=weight)
+    shares = [finite(t.transaction_shares) for t in snapshot.insider_trades]
+    bought = sum(s for s in shares if s is not None and s > 0)
+    sold = -sum(s for s in shares if s is not None and s < 0)
+    if bought + sold == 0:
+        return no_data(name, "no insider transactions in the window", weight=weight)
+    balance = (bought - sold) / (bought + sold)
+    return sub_score(
+        name,
+        balance,
+        weight=weight,
+        details=f"insiders bought {bought:,.0f} and sold {sold:,.0f} shares",
+        shares_bought=bought,
+        shares_sold=sold,
+        net_buying_share=balance,
+    )
+
+
+def news_sub_score(
+    snapshot: Snapshot, name: str = "sentiment", *, weight: float = 1.0, contrarian: bool = False
+) -> SubScore:
+    """Headline balance (positive - negative) / headlines with a sentiment, from -1 to +1.
+
+    ``contrarian`` scores a pile of bad news as opportunity instead: the
+    negative share mapped from 0 (-1) to 0.6 (+1), neutral at 30%.
+    Abstains without news or without any rated headline.
+    """
+    if snapshot.news is None:
+        return no_data(name, f"news not provided by {snapshot.provider}", weight=weight)
+    rated = [n.sentiment for n in snapshot.news if n.sentiment is not None]
+    if not rated:
+        return no_data(name, "no rated headlines in the window", weight=weight)
+    positive = sum(1 for s in rated if s == "bullish")
+    negative = sum(1 for s in rated if s == "bearish")
+    negative_share = negative / len(rated)
+    score = score_between(negative_share, 0.0, 0.6) if contrarian else (positive - negative) / len(rated)
+    return sub_score(
+        name,
+        score,
+        weight=weight,
+        details=f"{positive} positive, {negative} negative of {len(rated)} headlines"
+        + (" (read contrarian)" if contrarian else ""),
+        headlines=float(len(rated)),
+        negative_share=negative_share,
+    )
+
+
+def closes(snapshot: Snapshot) -> list[float]:
+    """Finite, positive closing prices, oldest first (ready for ``finmath``)."""
+    values = (finite(p.close) for p in snapshot.prices)
+    return [v for v in values if v is not None and v > 0]
+
+
+def enterprise_value(snapshot: Snapshot) -> float | None:
+    """EV: the ttm metrics' enterprise value, else market cap + total debt - cash of the latest annual items."""
+    value = latest_metric(snapshot, "enterprise_value")
+    if value is not None and value > 0:
+        return value
+    cap = market_cap(snapshot)
+    if cap is None:
+        return None
+    debt = latest(snapshot.line_items, "total_debt") or 0.0
+    cash = latest(snapshot.line_items, "cash_and_equivalents") or 0.0
+    return cap + debt - cash
+
+
+def current_ratio(snapshot: Snapshot) -> float | None:
+    """Current assets / current liabilities: ttm metrics, else the latest annual items (``None`` if unreported)."""
+    value = latest_metric(snapshot, "current_ratio")
+    if value is not None:
+        return value
+    return latest_ratio(snapshot.line_items, "current_assets", "current_liabilities")
+
+
+def interest_coverage(snapshot: Snapshot) -> float | None:
+    """EBIT / |interest expense|: ttm metrics, else the newest annual period that reports both
+    (``None`` when no interest expense is reported, e.g. a company without debt)."""
+    value = latest_metric(snapshot, "interest_coverage")
+    if value is not None:
+        return value
+    for item in snapshot.line_items:
+        ebit = finite(item.ebit) if item.ebit is not None else finite(item.operating_income)
+        interest = finite(item.interest_expense)
+        if ebit is not None and interest is not None and interest != 0:
+            return ebit / abs(interest)
+    return None

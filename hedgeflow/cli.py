@@ -1,0 +1,151 @@
+"""The ``hedgeflow`` command.
+
+Imports are lazy: ``--help``, ``analysts`` and ``tickers`` never load Prefect,
+pandas or a model SDK, so they answer at once. Bad input is a one-line error
+and exit code 2 before any work starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad input: printed as one line, exit code 2."""
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"malformed date {text!r}; use YYYY-MM-DD") from None
+
+
+def _list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hedgeflow", description="An open AI hedge fund run as Prefect flows.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    analyze = commands.add_parser("analyze", help="analyse tickers with the committee and decide orders")
+    analyze.add_argument("--tickers", type=_list, required=True, help="comma-separated, e.g. AAPL,NVDA")
+    analyze.add_argument("--start", type=_date, help="first date of the window (default: three months before end)")
+    analyze.add_argument("--end", type=_date, help="as-of date (default: the latest date in the data)")
+    analyze.add_argument("--analysts", type=_list, default=["all"], help="all, or comma-separated keys")
+    analyze.add_argument("--model", default="rules", help="rules | anthropic:M | openai:M | openai-compatible:M@URL")
+    analyze.add_argument("--cash", type=float, default=100_000.0, help="initial cash (default 100000)")
+    analyze.add_argument("--margin-requirement", type=float, default=0.5, help="margin for shorts (default 0.5)")
+    analyze.add_argument("--data-provider", default="offline", choices=["offline", "financialdatasets"])
+    analyze.add_argument("--refresh", action="store_true", help="recompute and rewrite cached results")
+    analyze.add_argument("--show-reasoning", action="store_true", help="print each analyst's reasoning")
+    analyze.add_argument("--json", action="store_true", help="print the RunResult as JSON and nothing else")
+
+    commands.add_parser("analysts", help="list the analysts")
+    commands.add_parser("tickers", help="list the bundled tickers and their date ranges")
+    return parser
+
+
+def _analysts() -> int:
+    from hedgeflow.analysts.registry import CATALOGUE
+
+    width = max(map(len, CATALOGUE))
+    for key, description in CATALOGUE.items():
+        print(f"{key:<{width}}  {description}")
+    return 0
+
+
+def _tickers() -> int:
+    from hedgeflow.data.catalogue import bundled_ranges
+
+    for ticker, (first, last) in bundled_ranges().items():
+        note = "  (prices only: benchmark)" if ticker == "SPY" else ""
+        print(f"{ticker:<6} {first} to {last}{note}")
+    return 0
+
+
+def _request(args: argparse.Namespace) -> object:
+    """Validate everything a user typed, before Prefect is even imported."""
+    from pydantic import ValidationError
+
+    from hedgeflow.errors import InvalidRequestError
+    from hedgeflow.schemas import Portfolio, RunRequest
+
+    try:
+        request = RunRequest(
+            tickers=args.tickers,
+            start=args.start,
+            end=args.end,
+            analysts=None if args.analysts == ["all"] else args.analysts,
+            model=args.model,
+            portfolio=Portfolio(cash=args.cash, margin_requirement=args.margin_requirement),
+            refresh=args.refresh,
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise UsageError(f"invalid {where}: {first['msg']}") from None
+    if args.data_provider == "offline":
+        from hedgeflow.data.catalogue import bundled_ranges
+        from hedgeflow.request import validate_request
+
+        try:
+            validate_request(request, bundled_ranges())
+        except InvalidRequestError as exc:
+            raise UsageError(str(exc)) from None
+    return request
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from hedgeflow.schemas import RunRequest
+
+    request = _request(args)
+    assert isinstance(request, RunRequest)
+    from flows.hedge_fund import hedge_fund
+    from hedgeflow.report import render_text
+
+    result = hedge_fund(
+        tickers=request.tickers,
+        start=request.start,
+        end=request.end,
+        analysts=request.analysts,
+        model=request.model,
+        portfolio=request.portfolio,
+        refresh=request.refresh,
+        data_provider=args.data_provider,
+    )
+    if args.json:
+        print(result.model_dump_json(indent=2))
+    else:
+        print(render_text(result, show_reasoning=args.show_reasoning))
+    return 0 if result.status != "failed" else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    try:
+        if args.command == "analysts":
+            return _analysts()
+        if args.command == "tickers":
+            return _tickers()
+        return _analyze(args)
+    except UsageError as exc:
+        print(f"hedgeflow: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""Plain renderings of a RunResult: terminal tables, artifact rows and markdown."""
+
+from __future__ import annotations
+
+from hedgeflow.schemas import RunResult
+
+__all__ = ["orders_markdown", "render_text", "signal_rows"]
+
+
+def signal_rows(result: RunResult) -> list[dict[str, object]]:
+    return [
+        {
+            "ticker": s.ticker,
+            "analyst": s.analyst,
+            "signal": s.signal,
+            "confidence": s.confidence,
+            "source": s.source,
+            "degraded": s.degraded,
+            "model": s.model,
+            "tokens": s.usage.input_tokens + s.usage.output_tokens,
+            "seconds": round(s.elapsed_s, 3),
+        }
+        for s in result.signals
+    ]
+
+
+def _totals(result: RunResult) -> list[str]:
+    u = result.usage
+    return [
+        f"status {result.status}; window {result.start} to {result.end}",
+        f"model calls {u.calls}, tokens in {u.input_tokens} / out {u.output_tokens} / cached {u.cached_tokens}, cost ${u.cost_usd:.4f}",
+        f"degraded signals {result.degraded_count}; cache hit rate {result.cache.hit_rate:.0%} "
+        f"({result.cache.hits}/{result.cache.lookups}: memory {result.cache.memory_hits}, storage {result.cache.storage_hits})",
+    ]
+
+
+def orders_markdown(result: RunResult) -> str:
+    lines = ["# Orders", "", "| ticker | action | quantity | confidence | reasoning |", "|---|---|---|---|---|"]
+    lines += [f"| {o.ticker} | {o.action} | {o.quantity} | {o.confidence:.0f} | {o.reasoning} |" for o in result.orders]
+    if result.errors:
+        lines += ["", "## Errors", ""] + [f"- **{t}**: {e}" for t, e in result.errors.items()]
+    lines += ["", "## Totals", ""] + [f"- {line}" for line in _totals(result)]
+    return "\n".join(lines)
+
+
+def render_text(result: RunResult, show_reasoning: bool = False) -> str:
+    """A readable terminal report: signals per ticker, then orders and totals."""
+    out: list[str] = []
+    for ticker in result.request.tickers:
+        rows = [s for s in result.signals if s.ticker == ticker]
+        if ticker in result.errors:
+            out.append(f"{ticker}: FAILED - {result.errors[ticker]}")
+            continue
+        out.append(f"{ticker} (as of {result.end})")
+        out.append(f"  {'analyst':<24}{'signal':<10}{'conf':>6}  source")
+        for s in rows:
+            tag = "rules (degraded)" if s.degraded else s.source
+            out.append(f"  {s.analyst:<24}{s.signal:<10}{s.confidence:>6.1f}  {tag}")
+            if show_reasoning:
+                out.append(f"      {s.reasoning}")
+        out.append("")
+    out.append("Orders")
+    for o in result.orders:
+        out.append(f"  {o.ticker:<8}{o.action:<7}{o.quantity:>8}  conf {o.confidence:>5.1f}  {o.reasoning}")
+    out.append("")
+    out += _totals(result)
+    return "\n".join(out)

@@ -1,0 +1,1 @@
+"""Prefect tasks: thin wrappers that add cache policy, retries, breaker and fallback around domain calls."""

@@ -1,0 +1,67 @@
+"""Fetch tasks: one per (dataset, ticker), so each dataset is fetched once and cached on its own."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+from typing import Any, Literal
+
+from prefect import task
+
+from hedgeflow.data import DataProvider, get_provider
+from hedgeflow.data.snapshot import (
+    LINE_ITEM_HISTORY,
+    METRICS_HISTORY,
+    QUARTERS_HISTORY,
+    assemble_snapshot,
+    price_history_start,
+)
+from hedgeflow.schemas import Snapshot
+
+__all__ = ["DATASETS", "Dataset", "assemble_snapshot_task", "fetch_dataset", "provider_named"]
+
+Dataset = Literal["prices", "metrics", "line_items", "quarterly_line_items", "insider_trades", "news", "market_cap"]
+DATASETS: tuple[Dataset, ...] = (
+    "prices",
+    "metrics",
+    "line_items",
+    "quarterly_line_items",
+    "insider_trades",
+    "news",
+    "market_cap",
+)
+
+
+@cache
+def provider_named(name: str) -> DataProvider:
+    """One provider per process and name: parsed files and HTTP pools are reused across runs."""
+    return get_provider(name)
+
+
+def fetch(provider: DataProvider, dataset: Dataset, ticker: str, start: dt.date, end: dt.date) -> Any:
+    """The provider call behind each dataset."""
+    if dataset == "prices":
+        return provider.get_prices(ticker, price_history_start(start, end), end)
+    if dataset == "metrics":
+        return provider.get_financial_metrics(ticker, end, "ttm", METRICS_HISTORY)
+    if dataset == "line_items":
+        return provider.get_line_items(ticker, end, "annual", LINE_ITEM_HISTORY)
+    if dataset == "quarterly_line_items":
+        return provider.get_line_items(ticker, end, "quarterly", QUARTERS_HISTORY)
+    if dataset == "insider_trades":
+        return provider.get_insider_trades(ticker, start, end)
+    if dataset == "news":
+        return provider.get_company_news(ticker, start, end)
+    return provider.get_market_cap(ticker, end)
+
+
+@task(name="fetch", task_run_name="fetch-{dataset}-{ticker}")
+def fetch_dataset(provider: str, dataset: Dataset, ticker: str, start: dt.date, end: dt.date) -> Any:
+    return fetch(provider_named(provider), dataset, ticker, start, end)
+
+
+@task(name="snapshot", task_run_name="snapshot-{ticker}")
+def assemble_snapshot_task(
+    ticker: str, start: dt.date, end: dt.date, provider: str, datasets: dict[str, Any]
+) -> Snapshot:
+    return assemble_snapshot(ticker=ticker, start=start, end=end, provider=provider, **datasets)
