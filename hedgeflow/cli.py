@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import sys
 from collections.abc import Sequence
 
@@ -113,7 +112,9 @@ def _analyze(args: argparse.Namespace) -> int:
     from flows.hedge_fund import hedge_fund
     from hedgeflow.report import render_text
 
-    result = hedge_fund(
+    import asyncio
+
+    result = asyncio.run(hedge_fund(
         tickers=request.tickers,
         start=request.start,
         end=request.end,
@@ -122,7 +123,7 @@ def _analyze(args: argparse.Namespace) -> int:
         portfolio=request.portfolio,
         refresh=request.refresh,
         data_provider=args.data_provider,
-    )
+    ))
     if args.json:
         print(result.model_dump_json(indent=2))
     else:

@@ -14,7 +14,7 @@ __all__ = ["analyst_signal"]
 
 
 @task(name="analyst", task_run_name="{analyst}-{snapshot.ticker}")
-def analyst_signal(analyst: str, snapshot: Snapshot, model: str = "rules") -> AgentSignal:
+async def analyst_signal(analyst: str, snapshot: Snapshot, model: str = "rules") -> AgentSignal:
     began = time.perf_counter()
     spec = load_analyst(analyst)
     analysis = spec.analyze(snapshot)

@@ -12,12 +12,12 @@ __all__ = ["decide_orders", "risk_limits"]
 
 
 @task(name="risk")
-def risk_limits(snapshots: list[Snapshot], portfolio: Portfolio) -> list[PositionLimit]:
+async def risk_limits(snapshots: list[Snapshot], portfolio: Portfolio) -> list[PositionLimit]:
     return position_limits({s.ticker: list(s.prices) for s in snapshots}, portfolio)
 
 
 @task(name="portfolio")
-def decide_orders(
+async def decide_orders(
     signals: list[AgentSignal], limits: list[PositionLimit], portfolio: Portfolio, model: str = "rules"
 ) -> tuple[list[Order], ModelUsage]:
     allowed = allowed_actions(limits, portfolio)

@@ -17,6 +17,7 @@ from hedgeflow.data.snapshot import (
     price_history_start,
 )
 from hedgeflow.schemas import Snapshot
+from tasks.threads import in_thread
 
 __all__ = ["DATASETS", "Dataset", "assemble_snapshot_task", "fetch_dataset", "provider_named"]
 
@@ -56,12 +57,12 @@ def fetch(provider: DataProvider, dataset: Dataset, ticker: str, start: dt.date,
 
 
 @task(name="fetch", task_run_name="fetch-{dataset}-{ticker}")
-def fetch_dataset(provider: str, dataset: Dataset, ticker: str, start: dt.date, end: dt.date) -> Any:
-    return fetch(provider_named(provider), dataset, ticker, start, end)
+async def fetch_dataset(provider: str, dataset: Dataset, ticker: str, start: dt.date, end: dt.date) -> Any:
+    return await in_thread(fetch, provider_named(provider), dataset, ticker, start, end)
 
 
 @task(name="snapshot", task_run_name="snapshot-{ticker}")
-def assemble_snapshot_task(
+async def assemble_snapshot_task(
     ticker: str, start: dt.date, end: dt.date, provider: str, datasets: dict[str, Any]
 ) -> Snapshot:
     return assemble_snapshot(ticker=ticker, start=start, end=end, provider=provider, **datasets)

@@ -1,0 +1,45 @@
+"""The persist task: the whole run in one transaction, retried while the database is away."""
+
+from __future__ import annotations
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from blocks.database import HedgeflowDatabase
+from hedgeflow.schemas import RunResult
+from hedgeflow.store import database_url, get_engine, persist_run, safe_url
+
+__all__ = ["PersistError", "persist_run_task"]
+
+
+class PersistError(RuntimeError):
+    """The run could not be written; the message names the run and the database, never a password."""
+
+
+def _reason(exc: BaseException, url: str) -> str:
+    """The driver's own first line (not SQLAlchemy's, which carries the statement and its rows), password masked."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    reason = f"{type(cause).__name__}: {lines[0] if lines else 'no message'}"
+    password = make_url(url).password
+    return reason.replace(str(password), "***") if password else reason
+
+
+# NO_CACHE: a write must happen every time it is asked for; persist_result keeps the outcome in Prefect's storage.
+@task(name="persist", retries=3, retry_delay_seconds=[1, 2, 4], persist_result=True, cache_policy=NO_CACHE)
+def persist_run_task(result: RunResult, database: HedgeflowDatabase | None = None) -> bool:
+    """Write ``result`` (runs, signals, orders) in one transaction; True when new, False when it replaced a copy.
+
+    The database is the block's URL, else HEDGEFLOW_DATABASE_URL, else the local
+    SQLite file. Database errors raise PersistError, which Prefect retries.
+    """
+    url = database.get_url() if database is not None else database_url()
+    try:
+        return persist_run(get_engine(url), result)
+    except SQLAlchemyError as exc:
+        raise PersistError(
+            f"could not persist run {result.run_id} to {safe_url(url)}: {_reason(exc, url)}; "
+            "the RunResult is kept in Prefect's persisted result"
+        ) from None
