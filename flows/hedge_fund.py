@@ -11,7 +11,7 @@ import asyncio
 import datetime as dt
 from typing import Any
 
-from prefect import flow
+from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 from prefect.states import State
 
@@ -20,6 +20,7 @@ from hedgeflow.request import validate_request
 from hedgeflow.results import build_result
 from hedgeflow.schemas import AgentSignal, Portfolio, RunRequest, RunResult, Snapshot
 from tasks.analyst import analyst_signal
+from tasks.caching import cache_backend, cache_options, cache_stats
 from tasks.decide import decide_orders, risk_limits
 from tasks.fetch import DATASETS, assemble_snapshot_task, fetch_dataset, provider_named
 from tasks.report import publish_artifacts
@@ -41,10 +42,13 @@ async def _outcome(state: State[Any]) -> tuple[Any, str | None]:
     return None, f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else str(state.message)
 
 
-async def _snapshot(ticker: str, start: dt.date, end: dt.date, provider: str) -> tuple[Snapshot | None, str | None]:
+async def _snapshot(
+    ticker: str, start: dt.date, end: dt.date, provider: str, fetchers: dict[str, Any], seen: list[State[Any]]
+) -> tuple[Snapshot | None, str | None]:
     states = await asyncio.gather(
-        *(fetch_dataset(provider, ds, ticker, start, end, return_state=True) for ds in DATASETS)
+        *(fetchers[ds](provider, ds, ticker, start, end, return_state=True) for ds in DATASETS)
     )
+    seen.extend(states)
     datasets: dict[str, Any] = {}
     for dataset, state in zip(DATASETS, states):
         value, why = await _outcome(state)
@@ -84,15 +88,24 @@ async def hedge_fund(
     )
     start, end = validate_request(request, provider_named(data_provider).tickers())
     keys = resolve_analysts(request.analysts)
+    backend = await cache_backend()
+    if backend.notice:
+        get_run_logger().warning(backend.notice)
+    fetchers = {ds: fetch_dataset.with_options(**cache_options("fetch", backend, refresh, ds, end)) for ds in DATASETS}
+    analyst = analyst_signal.with_options(**cache_options("analyst", backend, refresh))
+    cacheable: list[State[Any]] = []
 
-    fetched = await asyncio.gather(*(_snapshot(t, start, end, data_provider) for t in request.tickers))
+    fetched = await asyncio.gather(
+        *(_snapshot(t, start, end, data_provider, fetchers, cacheable) for t in request.tickers)
+    )
     errors = {t: why for t, (_, why) in zip(request.tickers, fetched) if why}
     snapshots = [snap for snap, _ in fetched if snap is not None]
 
     limits_state, *signal_states = await asyncio.gather(
         risk_limits(snapshots, request.portfolio, return_state=True),
-        *(analyst_signal(key, snap, request.model, return_state=True) for snap in snapshots for key in keys),
+        *(analyst(key, snap, request.model, return_state=True) for snap in snapshots for key in keys),
     )
+    cacheable.extend(signal_states)
     signals: list[AgentSignal] = []
     for (snap, key), state in zip(((s, k) for s in snapshots for k in keys), signal_states):
         signal, why = await _outcome(state)
@@ -105,7 +118,7 @@ async def hedge_fund(
 
     result = build_result(
         run_id=str(flow_run.id or "local"), request=request, start=start, end=end, started_at=started_at,
-        signals=signals, limits=limits, orders=orders, errors=errors, pm_usage=pm_usage,
+        signals=signals, limits=limits, orders=orders, errors=errors, pm_usage=pm_usage, cache=cache_stats(cacheable),
     )
     await publish_artifacts(result)
     return result

@@ -59,7 +59,9 @@ def analyze(snapshot: Snapshot) -> Analysis:
         _valuation(snapshot, t, w.valuation),
     )
     figures = {k: v for s in subs for k, v in s.figures.items()}
-    return Analysis(analyst="ben_graham", ticker=snapshot.ticker, as_of=snapshot.end, sub_scores=subs, figures=figures)
+    return Analysis(
+        analyst="ben_graham", ticker=snapshot.ticker, as_of=snapshot.end, sub_scores=subs, figures=figures
+    )
 
 
 def derive_signal(analysis: Analysis) -> AgentSignal:
@@ -85,7 +87,8 @@ def _earnings_stability(snapshot: Snapshot, t: Thresholds, weight: float) -> Sub
         score *= 0.5  # too short a record to call stable
     return sub_score(
         "earnings_stability", score, weight=weight,
-        details=f"EPS positive in {positive} of {len(eps)} years" + ("" if grew is None else f", {'up' if grew else 'down'} since the first"),
+        details=f"EPS positive in {positive} of {len(eps)} years"
+        + ("" if grew is None else f", {'up' if grew else 'down'} since the first"),
         eps_latest=eps[-1], eps_first=eps[0], eps_positive_years=float(positive), eps_years=float(len(eps)),
     )
 

@@ -73,7 +73,9 @@ def analyze(snapshot: Snapshot) -> Analysis:
         _valuation(snapshot, t, w.valuation),
     )
     figures = {k: v for s in subs for k, v in s.figures.items()}
-    return Analysis(analyst="charlie_munger", ticker=snapshot.ticker, as_of=snapshot.end, sub_scores=subs, figures=figures)
+    return Analysis(
+        analyst="charlie_munger", ticker=snapshot.ticker, as_of=snapshot.end, sub_scores=subs, figures=figures
+    )
 
 
 def derive_signal(analysis: Analysis) -> AgentSignal:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hedgeflow.analysts.base import _signal, no_data, score_between, sub_score
+from hedgeflow.analysts.base import no_data, score_between, sub_score
 from hedgeflow.schemas import AgentSignal, Analysis, FinancialMetrics, Signal, Snapshot, SubScore
 
 __all__ = ["DESCRIPTION", "NAME", "PERSONA", "THRESHOLDS", "Thresholds", "analyze", "derive_signal"]
@@ -85,7 +85,7 @@ def analyze(snapshot: Snapshot, thresholds: Thresholds = THRESHOLDS) -> Analysis
         ticker=snapshot.ticker,
         as_of=snapshot.end,
         sub_scores=subs,
-        figures={"report_period_year": _year(metrics.report_period)},
+        figures={"market_cap": snapshot.market_cap or metrics.market_cap},
     )
 
 
@@ -176,8 +176,12 @@ def _fcf_to_eps(metrics: FinancialMetrics) -> float | None:
     return fcf / eps
 
 
-def _year(report_period: str) -> float | None:
-    try:
-        return float(report_period[:4])
-    except ValueError:
-        return None
+def _signal(analysis: Analysis, signal: Signal, confidence: float, reasoning: str) -> AgentSignal:
+    return AgentSignal(
+        analyst=analysis.analyst,
+        ticker=analysis.ticker,
+        as_of=analysis.as_of,
+        signal=signal,
+        confidence=round(max(0.0, min(100.0, confidence)), 1),
+        reasoning=reasoning,
+    )

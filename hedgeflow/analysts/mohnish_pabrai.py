@@ -68,7 +68,9 @@ def analyze(snapshot: Snapshot) -> Analysis:
     figures: dict[str, float | None] = {"market_cap": market_cap(snapshot)}
     for sub in subs:
         figures.update(sub.figures)
-    return Analysis(analyst="mohnish_pabrai", ticker=snapshot.ticker, as_of=snapshot.end, sub_scores=subs, figures=figures)
+    return Analysis(
+        analyst="mohnish_pabrai", ticker=snapshot.ticker, as_of=snapshot.end, sub_scores=subs, figures=figures
+    )
 
 
 def derive_signal(analysis: Analysis) -> AgentSignal:
@@ -142,7 +144,8 @@ def _double_potential(snapshot: Snapshot, t: Thresholds, weight: float) -> SubSc
     growth = fcf_growth if fcf_growth is not None else revenue_growth
     if value is None or growth is None:
         return no_data(name, "needs a free-cash-flow yield and a growth history", weight=weight)
-    expected = value + max(-t.max_growth, min(t.max_growth, growth))
+    growth = max(-t.max_growth, min(t.max_growth, growth))
+    expected = value + growth
     years = finite(finmath.doubling_years(expected))
     score = -1.0 if years is None else score_between(years, t.doubling_years_bad, t.doubling_years_good)
     when = f"doubles in {years:.1f} years" if years is not None else "does not compound toward a double"
@@ -150,7 +153,7 @@ def _double_potential(snapshot: Snapshot, t: Thresholds, weight: float) -> SubSc
         name,
         score,
         weight=weight,
-        details=f"yield {value:.1%} + growth {growth:.1%} a year: {when}",
+        details=f"yield {value:.1%} + growth {growth:.1%} a year (capped at {t.max_growth:.0%}): {when}",
         fcf_cagr=fcf_growth,
         revenue_cagr=revenue_growth,
         expected_annual_return=expected,

@@ -40,6 +40,7 @@ class Thresholds:
     volatility_long: int = 63
     volatility_calm: float = 0.7  # short/long volatility ratio scoring +1 (calm regime)
     volatility_stressed: float = 1.3  # ratio scoring -1 (volatility expanding)
+    volatility_floor: float = 1e-6  # annualised volatility below this is "no movement": regime neutral
     hurst_max_lag: int = 20
     hurst_clear: float = 0.2  # |H - 0.5| at which the series is clearly trending / reverting
     statistics_sessions: int = 252  # returns used for skew
@@ -183,7 +184,7 @@ def _volatility(closes: list[float], t: Thresholds, weight: float) -> SubScore:
         return no_data("volatility", f"{daily.size} returns, {t.volatility_long} needed", weight=weight)
     short = finmath.annualised_volatility(daily[-t.volatility_short :])
     long = finmath.annualised_volatility(daily[-t.volatility_long :])
-    ratio = finmath.safe_div(short, long)
+    ratio = finmath.safe_div(short, long) if long >= t.volatility_floor else 1.0
     return sub_score(
         "volatility",
         score_between(ratio, t.volatility_stressed, t.volatility_calm),
@@ -203,7 +204,7 @@ def _statistical(closes: list[float], t: Thresholds, weight: float) -> SubScore:
         return no_data("statistical", f"{len(recent)} sessions, Hurst needs {2 * t.hurst_max_lag}", weight=weight)
     # skew says which tail is fatter; a clear Hurst regime (far from 0.5) adds conviction
     conviction = 0.5 + 0.5 * min(1.0, abs(hurst - 0.5) / t.hurst_clear)
-    regime = "trending" if hurst > 0.5 else "mean-reverting"
+    regime = "trending" if hurst > 0.55 else "mean-reverting" if hurst < 0.45 else "near a random walk"
     return sub_score(
         "statistical",
         clamp(skew / t.skew_full) * conviction,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from hedgeflow import finmath
 from hedgeflow.analysts.base import no_data, rules_signal, score_between, sub_score, vote
 from hedgeflow.analysts.common import (
+    current_ratio,
     debt_to_equity,
     finite,
     growth_cagr,
@@ -82,7 +83,9 @@ def analyze(snapshot: Snapshot) -> Analysis:
         _intrinsic_value(snapshot, t, w.intrinsic_value),
     )
     figures = {k: v for s in subs for k, v in s.figures.items()}
-    return Analysis(analyst="warren_buffett", ticker=snapshot.ticker, as_of=snapshot.end, sub_scores=subs, figures=figures)
+    return Analysis(
+        analyst="warren_buffett", ticker=snapshot.ticker, as_of=snapshot.end, sub_scores=subs, figures=figures
+    )
 
 
 def derive_signal(analysis: Analysis) -> AgentSignal:
@@ -101,9 +104,7 @@ def _fundamentals(snapshot: Snapshot, t: Thresholds, weight: float) -> SubScore:
     margin = latest_metric(snapshot, "operating_margin")
     if margin is None:
         margin = latest_ratio(items, "operating_income", "revenue")
-    current = latest_metric(snapshot, "current_ratio")
-    if current is None:
-        current = latest_ratio(items, "current_assets", "current_liabilities")
+    current = current_ratio(snapshot)
     checks = [
         None if roe is None else roe > t.min_roe,
         None if de is None else de < t.max_debt_to_equity,
@@ -112,6 +113,8 @@ def _fundamentals(snapshot: Snapshot, t: Thresholds, weight: float) -> SubScore:
     ]
     passed = sum(1 for c in checks if c)
     known = sum(1 for c in checks if c is not None)
+    if not known:
+        return no_data("fundamentals", "no ROE, leverage, margin or liquidity figures", weight=weight)
     return sub_score(
         "fundamentals", vote(checks), weight=weight,
         details=f"{passed} of {known} checks pass (ROE, debt/equity, operating margin, current ratio)",
@@ -148,7 +151,8 @@ def _moat(snapshot: Snapshot, t: Thresholds, weight: float) -> SubScore:
         return no_data("moat", f"fewer than {t.min_periods} years of ROE and margins", weight=weight)
     return sub_score(
         "moat", score, weight=weight,
-        details=f"ROE above {t.min_roe:.0%} in {roe_share or 0:.0%} of years; operating-margin CV {finite(cv) or 0:.2f}",
+        details=f"ROE above {t.min_roe:.0%} in {roe_share or 0:.0%} of years; "
+        f"operating-margin CV {'n/a' if finite(cv) is None else f'{cv:.2f}'}",
         roe_persistence=roe_share, operating_margin_cv=cv,
     )
 
@@ -167,7 +171,8 @@ def _management(snapshot: Snapshot, weight: float) -> SubScore:
         return no_data("management", "no buyback, dividend or share-count data", weight=weight)
     return sub_score(
         "management", vote(checks), weight=weight,
-        details="buybacks, dividends and share count: " + ", ".join("-" if c is None else str(c).lower() for c in checks),
+        details=", ".join(f"{label} {'n/a' if c is None else 'yes' if c else 'no'}" for label, c in zip(
+            ("net buybacks", "dividends paid", "share count not rising"), checks)),
         net_equity_flow=equity_flow, dividends=dividends,
     )
 
@@ -205,7 +210,8 @@ def _intrinsic_value(snapshot: Snapshot, t: Thresholds, weight: float) -> SubSco
     if not items:
         return no_data("intrinsic_value", "no annual statements", weight=weight)
     newest = items[0]
-    earnings = finite(finmath.owner_earnings(newest.net_income, newest.depreciation_and_amortization, newest.capital_expenditure))
+    earnings = finite(finmath.owner_earnings(
+        newest.net_income, newest.depreciation_and_amortization, newest.capital_expenditure))
     cap = market_cap(snapshot)
     if earnings is None or cap is None:
         return no_data("intrinsic_value", "owner earnings or market cap unavailable", weight=weight)

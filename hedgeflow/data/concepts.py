@@ -53,7 +53,7 @@ FLOW_CONCEPTS: Final[dict[str, tuple[str, ...]]] = {
     "capex_paid": ("PaymentsToAcquirePropertyPlantAndEquipment", "PaymentsToAcquireProductiveAssets"),
     "dividends_paid": ("PaymentsOfDividends", "PaymentsOfDividendsCommonStock"),
     "buybacks_paid": ("PaymentsForRepurchaseOfCommonStock",),
-    "dividends_declared": ("DividendsCommonStock", "DividendsCommonStockCash"),
+    "dividends_declared": ("DividendsCommonStock", "DividendsCommonStockCash", "DividendsCash"),
 }
 
 # Instant (balance-sheet) concepts: the value at the period end.

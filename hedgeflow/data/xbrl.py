@@ -22,7 +22,19 @@ from typing import Any
 from hedgeflow.data import concepts as c
 from hedgeflow.schemas import LINE_ITEM_FIELDS, LineItem, Period
 
-__all__ = ["CompanyFacts", "Fact", "FactView", "PeriodValues", "Periods", "derive_periods", "known_at", "parse_company_facts", "to_line_item"]
+__all__ = [
+    "CompanyFacts",
+    "Fact",
+    "FactView",
+    "PeriodValues",
+    "Periods",
+    "derive_periods",
+    "finish",
+    "known_at",
+    "parse_company_facts",
+    "quarterize",
+    "to_line_item",
+]
 
 DAY = dt.timedelta(days=1)
 Key = tuple[dt.date | None, dt.date]  # (start, end); start is None for instants
@@ -121,7 +133,8 @@ def quarterize(durations: Mapping[Key, float]) -> dict[Key, float]:
     for (start, end), total in durations.items():
         if start is None or not _is((start, end), c.ANNUAL_DAYS) or any(k[1] == end for k in out):
             continue
-        chain, cursor = [], start
+        chain: list[Key] = []
+        cursor = start
         while len(chain) < 3 and cursor in starts:
             chain.append(starts[cursor])
             cursor = starts[cursor][1] + DAY
@@ -146,17 +159,19 @@ def _total(*parts: float | None) -> float | None:
 
 def finish(raw: Mapping[str, float | None]) -> dict[str, float | None]:
     """Derive line-item fields from raw concept values (signs as financialdatasets)."""
-    v = dict(raw)
+    v: dict[str, float | None] = {name: None for name in LINE_ITEM_FIELDS}
+    v.update(raw)
     rev, cost = v.get("revenue"), v.get("cost_of_revenue")
     if v.get("gross_profit") is None and rev is not None and cost is not None:
         v["gross_profit"] = rev - cost
     op, pretax, interest = v.get("operating_income"), v.get("pretax_income"), v.get("interest_expense")
-    v["ebit"] = op if op is not None else (pretax + interest if pretax is not None and interest is not None else None)
+    ebit = op if op is not None else (pretax + interest if pretax is not None and interest is not None else None)
+    v["ebit"] = ebit
     da = v.get("depreciation_and_amortization")
     if da is None and v.get("depreciation") is not None:
         da = _total(v.get("depreciation"), v.get("amortization"))
     v["depreciation_and_amortization"] = da
-    v["ebitda"] = v["ebit"] + da if v["ebit"] is not None and da is not None else None
+    v["ebitda"] = ebit + da if ebit is not None and da is not None else None
     capex = v.get("capex_paid")
     v["capital_expenditure"] = -abs(capex) if capex is not None else None
     ocf = v.get("operating_cash_flow")
@@ -165,9 +180,9 @@ def finish(raw: Mapping[str, float | None]) -> dict[str, float | None]:
     v["dividends_and_other_cash_distributions"] = -abs(paid) if paid is not None else None
     bought = v.get("buybacks_paid")
     v["issuance_or_purchase_of_equity_shares"] = -abs(bought) if bought is not None else None
-    if v.get("total_liabilities") is None and v.get("liabilities_and_equity") is not None:
-        equity = v.get("equity_including_nci") or v.get("shareholders_equity")
-        v["total_liabilities"] = v["liabilities_and_equity"] - equity if equity is not None else None
+    both, equity = v.get("liabilities_and_equity"), v.get("equity_including_nci") or v.get("shareholders_equity")
+    if v.get("total_liabilities") is None and both is not None and equity is not None:
+        v["total_liabilities"] = both - equity
     long_term = v.get("long_term_debt")
     if long_term is None:
         long_term = _total(v.get("long_term_debt_noncurrent"), v.get("long_term_debt_current"))
@@ -183,7 +198,8 @@ def _shares_at(view: FactView, end: dt.date) -> float | None:
     count = view.get("CommonStockSharesOutstanding", {}).get((None, end))
     if count is not None:
         return count
-    cover = sorted((k[1], v) for k, v in view.get(c.DEI_SHARES_CONCEPT, {}).items() if 0 <= (k[1] - end).days <= DEI_WINDOW_DAYS)
+    dei = view.get(c.DEI_SHARES_CONCEPT, {})
+    cover = sorted((k[1], v) for k, v in dei.items() if 0 <= (k[1] - end).days <= DEI_WINDOW_DAYS)
     if cover:
         return cover[0][1]
     for concept in c.SHARE_DURATION_CONCEPTS:
@@ -199,29 +215,40 @@ def _shares_at(view: FactView, end: dt.date) -> float | None:
     return None
 
 
-def _values(view: FactView, flows: Mapping[str, Mapping[Key, float]], key: Key) -> dict[str, float | None]:
-    raw: dict[str, float | None] = {}
-    revenues = [flows[name][key] for name in c.REVENUE_CONCEPTS if key in flows.get(name, {})]
-    raw["revenue"] = max(revenues) if revenues else None  # the total is the largest candidate
+def _field_durations(view: FactView) -> dict[str, dict[Key, float]]:
+    """Each flow field's duration values, its candidate concepts merged per period.
+
+    Merging before quarterizing survives a tag change inside a fiscal year (NVDA's
+    capex moved to PaymentsToAcquireProductiveAssets between a 9M and an FY figure).
+    Revenue takes the largest candidate per period: the total, not a component.
+    """
+    fields: dict[str, dict[Key, float]] = {"revenue": {}}
+    for concept in c.REVENUE_CONCEPTS:
+        for key, value in view.get(concept, {}).items():
+            if key[0] is not None:
+                fields["revenue"][key] = max(value, fields["revenue"].get(key, value))
     for name, candidates in c.FLOW_CONCEPTS.items():
-        raw[name] = next((flows[x][key] for x in candidates if key in flows.get(x, {})), None)
+        merged: dict[Key, float] = {}
+        for concept in reversed(candidates):  # the first candidate wins a shared period
+            merged.update({k: v for k, v in view.get(concept, {}).items() if k[0] is not None})
+        fields[name] = merged
+    return fields
+
+
+def _values(view: FactView, flows: Mapping[str, Mapping[Key, float]], key: Key) -> dict[str, float | None]:
+    raw: dict[str, float | None] = {name: flows[name].get(key) for name in c.FLOW_FIELDS}
     for name, candidates in c.STOCK_CONCEPTS.items():
         raw[name] = _first(view, candidates, (None, key[1]))
     raw["outstanding_shares"] = _shares_at(view, key[1])
     return raw
 
 
-def _flow_concepts() -> tuple[str, ...]:
-    return (*c.REVENUE_CONCEPTS, *(x for names in c.FLOW_CONCEPTS.values() for x in names))
-
-
 def derive_periods(view: FactView) -> Periods:
     """Annual, quarterly and ttm values from one point-in-time view, newest first."""
-    annual_flows = {x: view.get(x, {}) for x in _flow_concepts()}
-    quarter_flows = {x: quarterize(view.get(x, {})) for x in _flow_concepts()}
-    anchors = (*c.REVENUE_CONCEPTS, *c.FLOW_CONCEPTS["net_income"])
-    annual_keys = {k for x in anchors for k in annual_flows[x] if _is(k, c.ANNUAL_DAYS)}
-    quarter_keys = {k for x in anchors for k in quarter_flows[x]}
+    annual_flows = _field_durations(view)
+    quarter_flows = {name: quarterize(values) for name, values in annual_flows.items()}
+    annual_keys = {k for x in ("revenue", "net_income") for k in annual_flows[x] if _is(k, c.ANNUAL_DAYS)}
+    quarter_keys = {k for x in ("revenue", "net_income") for k in quarter_flows[x]}
 
     quarters_raw: list[tuple[Key, dict[str, float | None]]] = []
     counted: tuple[dt.date, float] | None = None  # the last quarter end with its own share count
@@ -240,7 +267,7 @@ def derive_periods(view: FactView) -> Periods:
         raw = _values(view, annual_flows, key)
         if raw["outstanding_shares"] is None and key[1] in by_end:
             raw["outstanding_shares"] = by_end[key[1]]["outstanding_shares"]
-        annual.append(PeriodValues(key[0], key[1], finish(raw)))  # type: ignore[arg-type]
+        annual.append(_period_values(key, key, raw))
 
     ttm = []
     for i in range(3, len(quarters_raw)):
@@ -250,16 +277,27 @@ def derive_periods(view: FactView) -> Periods:
             for name in c.FLOW_FIELDS:
                 parts = [q[name] for _, q in window]
                 raw[name] = sum(p for p in parts if p is not None) if all(p is not None for p in parts) else None
-            ttm.append(PeriodValues(window[0][0][0], window[-1][0][1], finish(raw)))  # type: ignore[arg-type]
+            ttm.append(_period_values(window[0][0], window[-1][0], raw))
 
-    counts = sorted((k[1], v) for k, v in view.get(c.DEI_SHARES_CONCEPT, {}).items())
-    counts += [(k[1], raw["outstanding_shares"]) for k, raw in quarters_raw if raw["outstanding_shares"] is not None]
+    counts = [(k[1], v) for k, v in view.get(c.DEI_SHARES_CONCEPT, {}).items()]
+    for k, raw in quarters_raw:
+        shares = raw["outstanding_shares"]
+        if shares is not None:
+            counts.append((k[1], shares))
     return Periods(
         annual=annual,
-        quarterly=[PeriodValues(k[0], k[1], finish(raw)) for k, raw in reversed(quarters_raw)],  # type: ignore[arg-type]
+        quarterly=[_period_values(k, k, raw) for k, raw in reversed(quarters_raw)],
         ttm=ttm[::-1],
-        share_counts=sorted(counts),  # type: ignore[arg-type]
+        share_counts=sorted(counts),
     )
+
+
+def _period_values(first: Key, last: Key, raw: Mapping[str, float | None]) -> PeriodValues:
+    """PeriodValues spanning ``first``'s start to ``last``'s end (both duration keys)."""
+    start = first[0]
+    if start is None:
+        raise ValueError(f"{first} is an instant, not a period")
+    return PeriodValues(start, last[1], finish(raw))
 
 
 def to_line_item(ticker: str, values: PeriodValues, period: Period) -> LineItem:

@@ -1,0 +1,137 @@
+"""Cache policies for fetch and analyst tasks, and the run's hit counts per tier.
+
+Keys start with the ticker so ``hedgeflow cache clear --ticker T`` can find
+them. SERIALIZABLE isolation takes a lock per key: two runs needing the same
+key compute it once, and the other reads the result.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import shutil
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from prefect.cache_policies import CacheKeyFnPolicy, CachePolicy
+from prefect.context import TaskRunContext
+from prefect.states import State
+
+from blocks.cache import MEMORY, CacheBackend, HedgeflowCache
+from hedgeflow.analysts.registry import load_analyst
+from hedgeflow.cache_rules import dataset_expiry, fingerprint
+from hedgeflow.schemas import CacheStats, Snapshot
+
+__all__ = ["analyst_cache_key", "cache_backend", "cache_options", "cache_stats", "clear_cache", "fetch_cache_key"]
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:24]
+
+
+def fetch_cache_key(context: TaskRunContext | None, parameters: dict[str, Any]) -> str:
+    """(provider, dataset, ticker, as-of window)."""
+    p = parameters
+    return f"{p['ticker']}-fetch-{p['dataset']}-{_digest(p['provider'], p['dataset'], p['start'], p['end'])}"
+
+
+@lru_cache(maxsize=4096)
+def _snapshot_fingerprint(snapshot: Snapshot) -> str:
+    return fingerprint(snapshot)
+
+
+def analyst_cache_key(context: TaskRunContext | None, parameters: dict[str, Any]) -> str:
+    """(analyst, its code version, ticker, window, model, snapshot fingerprint)."""
+    snapshot: Snapshot = parameters["snapshot"]
+    analyst = parameters["analyst"]
+    version = load_analyst(analyst).version
+    digest = _digest(analyst, version, snapshot.start, snapshot.end, parameters["model"], _snapshot_fingerprint(snapshot))
+    return f"{snapshot.ticker}-analyst-{analyst}-{digest}"
+
+
+_BACKENDS: dict[tuple[str | None, str], CacheBackend] = {}
+
+
+async def cache_backend() -> CacheBackend:
+    """The process's cache backend for HEDGEFLOW_REDIS_URL, built and saved once per process and API.
+
+    Prefect wants a task's result storage saved server-side; the block's name
+    is derived from its settings, so every process saves the same document.
+    """
+    from prefect.settings import PREFECT_API_URL
+
+    config = HedgeflowCache.from_env()
+    url = config.redis_url.get_secret_value() if config.redis_url else None
+    key = (url, str(PREFECT_API_URL.value()))
+    backend = _BACKENDS.get(key)
+    if backend is None:
+        backend = config.backend()
+        storage = backend.result_storage
+        name = "results-" + _digest(storage.redis_url.get_secret_value() if storage.redis_url else storage.local_path)
+        await storage.asave(name, overwrite=True)
+        _BACKENDS[key] = backend
+    return backend
+
+
+def _policy(fn: Any, backend: CacheBackend) -> CachePolicy:
+    return CacheKeyFnPolicy(cache_key_fn=fn).configure(
+        key_storage=backend.key_storage, lock_manager=backend.lock_manager, isolation_level="SERIALIZABLE"
+    )
+
+
+def cache_options(kind: str, backend: CacheBackend, refresh: bool, dataset: str | None = None,
+                  end: dt.date | None = None) -> dict[str, Any]:
+    """Task options for ``with_options``: policy, storage, expiry and refresh."""
+    fn = fetch_cache_key if kind == "fetch" else analyst_cache_key
+    options: dict[str, Any] = {
+        "cache_policy": _policy(fn, backend),
+        "result_storage": backend.result_storage,
+        "persist_result": True,
+        "refresh_cache": refresh,
+    }
+    if kind == "fetch" and dataset is not None and end is not None:
+        options["cache_expiration"] = dataset_expiry(dataset, end)
+    return options
+
+
+def cache_stats(states: Iterable[State[Any]]) -> CacheStats:
+    """Hits among cacheable task runs, split by the tier that served each."""
+    stats = CacheStats()
+    for state in states:
+        stats.lookups += 1
+        if state.name != "Cached":
+            continue
+        stats.hits += 1
+        key = state.state_details.cache_key or ""
+        if MEMORY.served.get(key) == "memory":
+            stats.memory_hits += 1
+        else:
+            stats.storage_hits += 1
+    return stats
+
+
+def clear_cache(ticker: str | None = None, cache: HedgeflowCache | None = None) -> int:
+    """Delete cached results (all, or one ticker's) from every tier; returns how many entries went."""
+    backend = (cache or HedgeflowCache.from_env()).backend()
+    prefix = f"{ticker.upper()}-" if ticker else ""
+    MEMORY.clear(prefix or None)
+    removed = 0
+    inner = backend.result_storage.inner
+    if backend.tier == "redis":
+        for store in (inner, backend.key_storage):
+            client = store.get_client()
+            try:
+                keys = list(client.scan_iter(match=f"{prefix}*-*"))
+                removed += client.delete(*keys) if keys else 0
+            finally:
+                client.close()
+        return removed
+    root = Path(inner.basepath)
+    for path in root.glob(f"{prefix}*-*"):
+        if path.is_file():
+            path.unlink()
+            removed += 1
+    shutil.rmtree(root / ".locks", ignore_errors=True)
+    return removed
