@@ -51,6 +51,16 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("analysts", help="list the analysts")
     commands.add_parser("tickers", help="list the bundled tickers and their date ranges")
+
+    history = commands.add_parser("history", help="past runs, their signals and orders")
+    history.add_argument("--ticker", help="only runs that analysed this ticker")
+    history.add_argument("--limit", type=int, default=10, help="how many runs, newest first (default 10)")
+    history.add_argument("--json", action="store_true", help="print the runs as JSON")
+
+    cache = commands.add_parser("cache", help="manage cached data and signals")
+    cache_commands = cache.add_subparsers(dest="cache_command", required=True, metavar="ACTION")
+    clear = cache_commands.add_parser("clear", help="delete cached results (all, or one ticker's)")
+    clear.add_argument("--ticker", help="only this ticker's results")
     return parser
 
 
@@ -72,6 +82,23 @@ def _tickers() -> int:
     return 0
 
 
+def _history(args: argparse.Namespace) -> int:
+    if args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    from hedgeflow.history import history_command
+
+    print(history_command(args.ticker.upper() if args.ticker else None, args.limit, args.json))
+    return 0
+
+
+def _cache(args: argparse.Namespace) -> int:
+    from tasks.caching import clear_cache
+
+    removed = clear_cache(args.ticker)
+    print(f"removed {removed} cached entries" + (f" for {args.ticker.upper()}" if args.ticker else ""))
+    return 0
+
+
 def _request(args: argparse.Namespace) -> object:
     """Validate everything a user typed, before Prefect is even imported."""
     from pydantic import ValidationError
@@ -79,6 +106,8 @@ def _request(args: argparse.Namespace) -> object:
     from hedgeflow.errors import InvalidRequestError
     from hedgeflow.schemas import Portfolio, RunRequest
 
+    if not args.tickers:
+        raise UsageError("at least one ticker is required, e.g. --tickers AAPL,NVDA")
     try:
         request = RunRequest(
             tickers=args.tickers,
@@ -142,6 +171,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _analysts()
         if args.command == "tickers":
             return _tickers()
+        if args.command == "history":
+            return _history(args)
+        if args.command == "cache":
+            return _cache(args)
         return _analyze(args)
     except UsageError as exc:
         print(f"hedgeflow: error: {exc}", file=sys.stderr)

@@ -361,6 +361,14 @@ class CacheStats(BaseModel):
     def hit_rate(self) -> float:
         return self.hits / self.lookups if self.lookups else 0.0
 
+    def __add__(self, other: CacheStats) -> CacheStats:
+        return CacheStats(
+            lookups=self.lookups + other.lookups,
+            hits=self.hits + other.hits,
+            memory_hits=self.memory_hits + other.memory_hits,
+            storage_hits=self.storage_hits + other.storage_hits,
+        )
+
 
 class RunResult(BaseModel):
     run_id: str

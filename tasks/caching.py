@@ -22,6 +22,7 @@ from prefect.states import State
 from blocks.cache import MEMORY, CacheBackend, HedgeflowCache
 from hedgeflow.analysts.registry import load_analyst
 from hedgeflow.cache_rules import dataset_expiry, fingerprint
+from hedgeflow.paths import home
 from hedgeflow.schemas import CacheStats, Snapshot
 
 __all__ = ["analyst_cache_key", "cache_backend", "cache_options", "cache_stats", "clear_cache", "fetch_cache_key"]
@@ -51,7 +52,7 @@ def analyst_cache_key(context: TaskRunContext | None, parameters: dict[str, Any]
     return f"{snapshot.ticker}-analyst-{analyst}-{digest}"
 
 
-_BACKENDS: dict[tuple[str | None, str], CacheBackend] = {}
+_BACKENDS: dict[tuple[str | None, str, str], CacheBackend] = {}
 
 
 async def cache_backend() -> CacheBackend:
@@ -64,7 +65,7 @@ async def cache_backend() -> CacheBackend:
 
     config = HedgeflowCache.from_env()
     url = config.redis_url.get_secret_value() if config.redis_url else None
-    key = (url, str(PREFECT_API_URL.value()))
+    key = (url, str(PREFECT_API_URL.value()), str(home()))
     backend = _BACKENDS.get(key)
     if backend is None:
         backend = config.backend()

@@ -1,0 +1,49 @@
+"""The precompute flow: warm every snapshot and analyst signal of popular tickers for the default window."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections import defaultdict
+
+from prefect import flow, get_run_logger
+
+from blocks.popular import PopularTickers
+from flows.stages import Stages
+from hedgeflow.analysts.registry import resolve_analysts
+from hedgeflow.request import validate_request
+from hedgeflow.schemas import CacheStats, RunRequest
+from tasks.fetch import provider_named
+
+__all__ = ["precompute"]
+
+
+@flow(name="precompute", log_prints=False)
+async def precompute(
+    tickers: list[str] | None = None, model: str = "rules", data_provider: str = "offline"
+) -> CacheStats:
+    """Warm the caches so the next analyze of these tickers answers at once.
+
+    Args:
+        tickers: Tickers to warm; default the list in the "default" Hedgeflow Popular Tickers block.
+        model: The model whose signals to warm (rules, anthropic:..., openai:..., openai-compatible:...).
+        data_provider: offline (bundled data) or financialdatasets.
+    """
+    tickers = tickers or await PopularTickers.current()
+    request = RunRequest(tickers=tickers, model=model)
+    available = provider_named(data_provider).tickers()
+    windows: dict[tuple[dt.date, dt.date], list[str]] = defaultdict(list)
+    for ticker in request.tickers:  # each ticker's own default window, as `analyze --tickers T` resolves it
+        windows[validate_request(RunRequest(tickers=[ticker], model=model), available)].append(ticker)
+
+    async def warm(start: dt.date, end: dt.date, group: list[str]) -> Stages:
+        stages = Stages(provider=data_provider, start=start, end=end)
+        await stages.prepare()
+        await stages.committee(await stages.snapshots(group), resolve_analysts(None), model)
+        return stages
+
+    runs = await asyncio.gather(*(warm(start, end, group) for (start, end), group in windows.items()))
+    for stages in runs:
+        for what, why in stages.errors.items():
+            get_run_logger().warning("could not warm %s: %s", what, why)
+    return sum((stages.cache() for stages in runs), CacheStats())

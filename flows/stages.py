@@ -1,0 +1,91 @@
+"""The stages both flows share: fetch one Snapshot per ticker, then run the committee on them.
+
+Orchestration only: which task runs when, with which cache options.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from prefect import get_run_logger
+from prefect.states import State
+
+from hedgeflow.schemas import AgentSignal, CacheStats, Snapshot
+from tasks.analyst import analyst_signal
+from tasks.caching import cache_backend, cache_options, cache_stats
+from tasks.fetch import DATASETS, assemble_snapshot_task, fetch_dataset
+
+__all__ = ["Stages", "outcome"]
+
+
+async def outcome(state: State[Any]) -> tuple[Any, str | None]:
+    """(result, None) for a completed task run, (None, why) otherwise."""
+    if state.is_completed():
+        return await state.result(), None
+    error = await state.result(raise_on_failure=False)
+    return None, f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else str(state.message)
+
+
+@dataclass
+class Stages:
+    """One run's cached tasks; every cacheable task state is kept for the hit rate."""
+
+    provider: str
+    start: dt.date
+    end: dt.date
+    refresh: bool = False
+    cacheable: list[State[Any]] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    async def prepare(self) -> None:
+        backend = await cache_backend()
+        if backend.notice:
+            get_run_logger().warning(backend.notice)
+        self._fetchers = {
+            ds: fetch_dataset.with_options(**cache_options("fetch", backend, self.refresh, ds, self.end))
+            for ds in DATASETS
+        }
+        self._analyst = analyst_signal.with_options(**cache_options("analyst", backend, self.refresh))
+
+    async def _snapshot(self, ticker: str) -> Snapshot | None:
+        states = await asyncio.gather(
+            *(self._fetchers[ds](self.provider, ds, ticker, self.start, self.end, return_state=True) for ds in DATASETS)
+        )
+        self.cacheable.extend(states)
+        datasets: dict[str, Any] = {}
+        for dataset, state in zip(DATASETS, states):
+            value, why = await outcome(state)
+            if why:
+                self.errors[ticker] = f"fetching {dataset} failed: {why}"
+                return None
+            datasets[dataset] = value
+        state = await assemble_snapshot_task(ticker, self.start, self.end, self.provider, datasets, return_state=True)
+        snapshot, why = await outcome(state)
+        if why:
+            self.errors[ticker] = why
+        return snapshot
+
+    async def snapshots(self, tickers: list[str]) -> list[Snapshot]:
+        """Every dataset of every ticker at once; a ticker that fails is recorded in ``errors`` alone."""
+        fetched = await asyncio.gather(*(self._snapshot(t) for t in tickers))
+        return [s for s in fetched if s is not None]
+
+    async def committee(self, snapshots: list[Snapshot], keys: list[str], model: str) -> list[AgentSignal]:
+        """Every (analyst x ticker) at once."""
+        pairs = [(snap, key) for snap in snapshots for key in keys]
+        states = await asyncio.gather(*(self._analyst(key, snap, model, return_state=True) for snap, key in pairs))
+        self.cacheable.extend(states)
+        signals: list[AgentSignal] = []
+        for (snap, key), state in zip(pairs, states):
+            signal, why = await outcome(state)
+            if why:
+                self.errors[f"{snap.ticker}/{key}"] = why
+            else:
+                signals.append(signal)
+        return signals
+
+    def cache(self) -> CacheStats:
+        return cache_stats(self.cacheable)

@@ -1,0 +1,56 @@
+"""Model clients, prompts, structured answers and cost accounting.
+
+Importing this package loads neither SDK: the Anthropic and OpenAI clients
+are imported when ``make_client`` first needs them.
+"""
+
+from __future__ import annotations
+
+from hedgeflow.llm.agents import clamp_orders, model_label, model_orders, model_signal
+from hedgeflow.llm.client import (
+    ModelClient,
+    ModelConfig,
+    ModelReply,
+    ModelRequest,
+    clear_client_cache,
+    make_client,
+    parse_model,
+)
+from hedgeflow.llm.errors import (
+    ModelAPIError,
+    ModelAuthError,
+    ModelConnectionError,
+    ModelError,
+    ModelOutputError,
+    ModelTimeoutError,
+)
+from hedgeflow.llm.pricing import PRICES, cost_usd, price_note
+from hedgeflow.llm.prompts import AnalystAnswer, Decision, PortfolioAnswer, analyst_request, portfolio_request
+
+__all__ = [
+    "PRICES",
+    "AnalystAnswer",
+    "Decision",
+    "ModelAPIError",
+    "ModelAuthError",
+    "ModelClient",
+    "ModelConfig",
+    "ModelConnectionError",
+    "ModelError",
+    "ModelOutputError",
+    "ModelReply",
+    "ModelRequest",
+    "ModelTimeoutError",
+    "PortfolioAnswer",
+    "analyst_request",
+    "clamp_orders",
+    "clear_client_cache",
+    "cost_usd",
+    "make_client",
+    "model_label",
+    "model_orders",
+    "model_signal",
+    "parse_model",
+    "portfolio_request",
+    "price_note",
+]

@@ -1,0 +1,89 @@
+"""Model-backed analyst signals and portfolio orders.
+
+The model sees the analyst's compact Analysis and the rules signal, and its
+answer is validated, clamped and labelled with the model and its usage. With
+the rules client nothing is called: the rules answer is returned as is.
+"""
+
+from __future__ import annotations
+
+from hedgeflow.llm.client import ModelClient
+from hedgeflow.llm.prompts import AnalystAnswer, PortfolioAnswer, analyst_request, portfolio_request
+from hedgeflow.schemas import AgentSignal, Analysis, ModelUsage, Order
+
+__all__ = ["clamp_orders", "model_label", "model_orders", "model_signal"]
+
+
+def model_label(client: ModelClient) -> str:
+    """``<provider>:<model>`` (``rules`` for the rules model), as signals record it."""
+    return "rules" if client.provider == "rules" else f"{client.provider}:{client.model}"
+
+
+def model_signal(client: ModelClient, spec_persona: str, analysis: Analysis, rules: AgentSignal) -> AgentSignal:
+    """The model's signal for one analysis; raises a ModelError the task layer retries or degrades on."""
+    if client.provider == "rules":
+        return rules
+    request = analyst_request(spec_persona, analysis.analyst, analysis, rules)
+    reply = client.complete(request, AnalystAnswer)
+    return AgentSignal(
+        analyst=analysis.analyst,
+        ticker=analysis.ticker,
+        as_of=analysis.as_of,
+        signal=reply.output.signal,
+        confidence=round(reply.output.confidence, 1),
+        reasoning=reply.output.reasoning.strip() or "no reasoning given",
+        source="model",
+        model=model_label(client),
+        usage=reply.usage,
+        elapsed_s=reply.usage.latency_s,
+    )
+
+
+def model_orders(
+    client: ModelClient,
+    signals: list[AgentSignal],
+    allowed: dict[str, dict[str, int]],
+    prices: dict[str, float],
+    rules_orders: list[Order] | None = None,
+) -> tuple[list[Order], ModelUsage]:
+    """One model call decides every ticker; answers are clamped to what ``allowed`` permits.
+
+    ``allowed`` maps ticker -> action -> max quantity. Tickers the model skips
+    hold; tickers it invents are dropped.
+    """
+    if not allowed:
+        return [], ModelUsage()
+    if client.provider == "rules":
+        proposed = [o.model_dump() for o in rules_orders or []]
+        return clamp_orders(proposed, allowed), ModelUsage()
+    request = portfolio_request(signals, allowed, prices, rules_orders)
+    reply = client.complete(request, PortfolioAnswer)
+    return clamp_orders([d.model_dump() for d in reply.output.decisions], allowed), reply.usage
+
+
+def clamp_orders(decisions: list[dict[str, object]], allowed: dict[str, dict[str, int]]) -> list[Order]:
+    """One Order per allowed ticker: quantity capped by its limit, anything not allowed becomes hold 0."""
+    by_ticker = {str(d.get("ticker", "")).upper(): d for d in decisions}
+    orders: list[Order] = []
+    for ticker in sorted(allowed):
+        limits = allowed[ticker]
+        decision = by_ticker.get(ticker.upper())
+        if decision is None:
+            orders.append(Order(ticker=ticker, action="hold", quantity=0, confidence=0.0,
+                                reasoning="no decision from the model; holding"))
+            continue
+        action = str(decision.get("action", "hold"))
+        quantity = int(decision.get("quantity", 0) or 0)  # type: ignore[call-overload]
+        confidence = max(0.0, min(100.0, float(decision.get("confidence", 0.0) or 0.0)))  # type: ignore[arg-type]
+        reasoning = str(decision.get("reasoning", "")).strip()
+        cap = limits.get(action, 0)
+        if action == "hold" or cap <= 0 or quantity <= 0:
+            if action != "hold":
+                reasoning = f"{action} {quantity} not allowed (max {cap}); holding. {reasoning}".strip()
+            orders.append(Order(ticker=ticker, action="hold", quantity=0, confidence=confidence, reasoning=reasoning))
+            continue
+        if quantity > cap:
+            reasoning = f"{reasoning} (quantity capped from {quantity} to {cap})".strip()
+        orders.append(Order(ticker=ticker, action=action, quantity=min(quantity, cap),  # type: ignore[arg-type]
+                            confidence=confidence, reasoning=reasoning or f"{action} {min(quantity, cap)}"))
+    return orders

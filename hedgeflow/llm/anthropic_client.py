@@ -1,0 +1,126 @@
+"""Anthropic Messages API client: structured output through one forced tool call.
+
+The persona (``system``) carries ``cache_control`` so repeated calls for one
+analyst read it from the prompt cache. SDK retries are off: Prefect retries.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, TypeVar
+
+import anthropic
+from pydantic import BaseModel
+
+from hedgeflow.llm.client import ModelConfig, ModelReply, ModelRequest
+from hedgeflow.llm.errors import (
+    ModelConnectionError,
+    ModelError,
+    ModelOutputError,
+    ModelTimeoutError,
+    error_for_status,
+)
+from hedgeflow.llm.pricing import cost_usd
+from hedgeflow.llm.structured import parse_output
+from hedgeflow.schemas import ModelUsage
+
+__all__ = ["AnthropicClient"]
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class AnthropicClient:
+    """A ModelClient over ``anthropic.Anthropic``; thread-safe like the SDK client it wraps."""
+
+    provider = "anthropic"
+
+    def __init__(self, config: ModelConfig, api_key: str) -> None:
+        self.model = config.model
+        self._key = api_key
+        self._sdk = anthropic.Anthropic(
+            api_key=api_key,
+            base_url=config.base_url,
+            max_retries=0,
+            timeout=anthropic.Timeout(config.read_timeout_s, connect=config.connect_timeout_s),
+        )
+
+    def __repr__(self) -> str:
+        return f"AnthropicClient(model={self.model!r})"
+
+    def complete(self, request: ModelRequest, output_type: type[T]) -> ModelReply[T]:
+        started = time.perf_counter()
+        try:
+            message = self._sdk.messages.create(
+                model=self.model,
+                max_tokens=request.max_output_tokens,
+                system=[{"type": "text", "text": request.system, "cache_control": {"type": "ephemeral"}}],
+                messages=[{"role": "user", "content": request.user}],
+                tools=[
+                    {
+                        "name": request.name,
+                        "description": f"Record the {request.name} answer.",
+                        "input_schema": output_type.model_json_schema(),
+                    }
+                ],
+                tool_choice={"type": "tool", "name": request.name},
+            )
+        except anthropic.APIError as exc:
+            raise self._error(exc) from None
+        latency = time.perf_counter() - started
+        usage = self._usage(message.usage, latency)
+        try:
+            output = parse_output(_answer(message), output_type, provider=self.provider, model=self.model)
+        except ModelOutputError as exc:
+            exc.usage = usage
+            raise
+        return ModelReply[output_type](output=output, usage=usage)  # type: ignore[valid-type]
+
+    def _usage(self, raw: Any, latency_s: float) -> ModelUsage:
+        read = int(getattr(raw, "cache_read_input_tokens", 0) or 0)
+        write = int(getattr(raw, "cache_creation_input_tokens", 0) or 0)
+        usage = ModelUsage(
+            calls=1,
+            input_tokens=int(raw.input_tokens or 0) + read + write,  # the API counts cached tokens apart
+            output_tokens=int(raw.output_tokens or 0),
+            cached_tokens=read,
+            latency_s=round(latency_s, 4),
+        )
+        usage.cost_usd = cost_usd(self.provider, self.model, usage, cache_write_tokens=write)
+        return usage
+
+    def _error(self, exc: anthropic.APIError) -> ModelError:
+        """The ModelError for an SDK error; the SDK exception is dropped so its text cannot leak a key."""
+        if isinstance(exc, anthropic.APITimeoutError):
+            return ModelTimeoutError(f"anthropic {self.model}: no answer within the read timeout",
+                                     provider=self.provider, model=self.model)
+        if isinstance(exc, anthropic.APIConnectionError):
+            return ModelConnectionError(f"anthropic {self.model}: connection failed ({type(exc).__name__})",
+                                        provider=self.provider, model=self.model)
+        if isinstance(exc, anthropic.APIStatusError):
+            return error_for_status(
+                provider=self.provider,
+                model=self.model,
+                status_code=exc.status_code,
+                headers=dict(exc.response.headers),
+                detail=_detail(exc.body) or exc.message,
+                api_key=self._key,
+            )
+        return ModelOutputError(f"anthropic {self.model}: unreadable answer ({type(exc).__name__})",
+                                provider=self.provider, model=self.model)
+
+
+def _answer(message: Any) -> dict[str, Any] | str | None:
+    """The forced tool call's input, else the text blocks (to be repaired)."""
+    for block in message.content:
+        if block.type == "tool_use":
+            return dict(block.input) if isinstance(block.input, dict) else None
+    text = "".join(getattr(block, "text", "") for block in message.content)
+    return text or None
+
+
+def _detail(body: object) -> str:
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict):
+            return f"{error.get('type', '')}: {error.get('message', '')}".strip(": ")
+    return ""
