@@ -13,14 +13,16 @@ import datetime as dt
 from prefect import flow
 from prefect.runtime import flow_run
 
+from blocks.breaker import CircuitBreakerBlock
 from flows.stages import Stages
 from hedgeflow.analysts.registry import resolve_analysts
 from hedgeflow.request import validate_request
-from hedgeflow.results import build_result
 from hedgeflow.schemas import Portfolio, RunRequest, RunResult
 from tasks.decide import decide_orders, risk_limits
 from tasks.fetch import provider_named
-from tasks.report import publish_artifacts
+from tasks.model_calls import use_breaker
+from tasks.persist import persist_run_task
+from tasks.report import publish_artifacts, record_result
 
 __all__ = ["hedge_fund", "run_name"]
 
@@ -41,6 +43,8 @@ async def hedge_fund(
     portfolio: Portfolio | None = None,
     refresh: bool = False,
     data_provider: str = "offline",
+    persist: bool = True,
+    breaker_block: str | None = None,
 ) -> RunResult:
     """Analyse ``tickers`` with the committee and decide orders.
 
@@ -53,6 +57,8 @@ async def hedge_fund(
         portfolio: Cash, margin requirement and positions; default 100,000 cash.
         refresh: Recompute and rewrite cached results.
         data_provider: offline (bundled data) or financialdatasets.
+        breaker_block: Name of a saved Hedgeflow Circuit Breaker block; default from the environment.
+        persist: Write the run, its signals and orders to the database (HEDGEFLOW_DATABASE_URL, default SQLite).
     """
     started_at = dt.datetime.now(dt.timezone.utc)
     request = RunRequest(
@@ -60,6 +66,8 @@ async def hedge_fund(
         portfolio=portfolio or Portfolio(), refresh=refresh,
     )
     start, end = validate_request(request, provider_named(data_provider).tickers())
+    if breaker_block:
+        use_breaker(await CircuitBreakerBlock.aload(breaker_block))
     stages = Stages(provider=data_provider, start=start, end=end, refresh=refresh)
     await stages.prepare()
 
@@ -69,10 +77,12 @@ async def hedge_fund(
     limits = await limits_run
     orders, pm_usage = await decide_orders(signals, limits, request.portfolio, request.model)
 
-    result = build_result(
-        run_id=str(flow_run.id or "local"), request=request, start=start, end=end, started_at=started_at,
+    result = await record_result(
+        run_id=str(flow_run.id), request=request, start=start, end=end, started_at=started_at,
         signals=signals, limits=limits, orders=orders, errors=stages.errors, pm_usage=pm_usage,
         cache=stages.cache(),
     )
     await publish_artifacts(result)
+    if persist:
+        persist_run_task(result)
     return result

@@ -32,6 +32,10 @@ def validate_request(
             f"unknown ticker(s) {', '.join(unknown)}; available: {', '.join(sorted(available))}"
         )
     resolve_analysts(request.analysts)
+    if not request.model.startswith("block:"):
+        from hedgeflow.llm import parse_model
+
+        parse_model(request.model)
     if request.start and request.end and request.start > request.end:
         raise InvalidRequestError(f"start {request.start} is after end {request.end}")
     start, end = resolve_window(request, available)

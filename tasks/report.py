@@ -1,14 +1,24 @@
-"""Artifacts: what a run shows in the Prefect UI."""
+"""The run's record: the RunResult kept in Prefect's result storage, and the artifacts the UI shows."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from prefect import task
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
+from prefect.cache_policies import NO_CACHE
 
 from hedgeflow.report import orders_markdown, signal_rows
+from hedgeflow.results import build_result
 from hedgeflow.schemas import RunResult
 
-__all__ = ["publish_artifacts"]
+__all__ = ["publish_artifacts", "record_result"]
+
+
+# persist_result: if the database is down later, the RunResult is still in Prefect's storage.
+@task(name="result", persist_result=True, cache_policy=NO_CACHE)
+async def record_result(**parts: Any) -> RunResult:
+    return build_result(**parts)
 
 
 @task(name="artifacts")

@@ -1,0 +1,103 @@
+"""The circuit breaker a user edits in the Prefect UI: thresholds, error kinds, and where state lives.
+
+Without a Redis URL every process keeps its own breaker; with one, every
+worker shares it, so one process seeing a provider fail protects all of them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import ClassVar
+
+from prefect.blocks.core import Block
+from pydantic import Field, SecretStr
+
+from blocks.cache import redis_problem
+from hedgeflow.breaker import DEFAULT_COUNTED_ERRORS, BreakerSettings, CircuitBreaker, MemoryStore, RedisStore
+
+__all__ = ["CircuitBreakerBlock"]
+
+log = logging.getLogger(__name__)
+
+_BREAKERS: dict[tuple[BreakerSettings, str | None], CircuitBreaker] = {}
+_BREAKERS_LOCK = threading.Lock()
+
+
+class CircuitBreakerBlock(Block):
+    """Stops calling a model that keeps failing, then probes it: per (provider, model), shared through Redis.
+
+    Example:
+        ```python
+        from blocks.breaker import CircuitBreakerBlock
+
+        breaker_block = CircuitBreakerBlock.load("BLOCK_NAME")
+        breaker = breaker_block.breaker()
+        with breaker.acquire(("anthropic", "claude-sonnet-4-5")) as permit:
+            ...
+        ```
+    """
+
+    _block_type_name: ClassVar[str] = "Hedgeflow Circuit Breaker"
+    _block_type_slug: ClassVar[str] = "hedgeflow-circuit-breaker"
+    _description: ClassVar[str] = "When to stop calling a failing model and when to try it again."
+    _documentation_url = "https://martinfowler.com/bliki/CircuitBreaker.html"  # type: ignore[assignment]
+
+    failure_threshold: int = Field(default=5, ge=1, description="Counted failures within the window that open the breaker.")
+    failure_window_s: float = Field(default=30.0, gt=0, description="Seconds over which failures are counted.")
+    open_timeout_s: float = Field(default=10.0, ge=0, description="Seconds the breaker stays open before it admits probes.")
+    half_open_probes: int = Field(
+        default=1, ge=1, description="Calls admitted at once while half-open; this many successes close the breaker."
+    )
+    probe_timeout_s: float = Field(
+        default=60.0, gt=0, description="Seconds after which a probe that never reported frees its slot."
+    )
+    counted_errors: list[str] = Field(
+        default_factory=lambda: sorted(DEFAULT_COUNTED_ERRORS),
+        description="Error kinds that count as failures: rate_limit, server_error, overloaded, timeout, connection.",
+    )
+    redis_url: SecretStr | None = Field(
+        default=None,
+        description="redis://host:port/db to share state across processes; empty for in-process (HEDGEFLOW_REDIS_URL).",
+    )
+
+    @classmethod
+    def from_env(cls) -> CircuitBreakerBlock:
+        url = os.environ.get("HEDGEFLOW_REDIS_URL")
+        return cls(redis_url=SecretStr(url) if url else None)
+
+    def settings(self) -> BreakerSettings:
+        return BreakerSettings(
+            failure_threshold=self.failure_threshold,
+            failure_window_s=self.failure_window_s,
+            open_timeout_s=self.open_timeout_s,
+            half_open_probes=self.half_open_probes,
+            probe_timeout_s=self.probe_timeout_s,
+            counted_errors=frozenset(self.counted_errors),
+        )
+
+    def breaker(self) -> CircuitBreaker:
+        """The process's one breaker for this configuration: counts and probe slots must not be split.
+
+        A configured but unreachable Redis gives an in-process breaker and a
+        warning, as the cache does: the run goes on, unshared.
+        """
+        url = self.redis_url.get_secret_value().strip() or None if self.redis_url is not None else None
+        cache_key = (self.settings(), url)
+        with _BREAKERS_LOCK:
+            breaker = _BREAKERS.get(cache_key)
+            if breaker is None:
+                breaker = CircuitBreaker(cache_key[0], self._store(url))
+                _BREAKERS[cache_key] = breaker
+            return breaker
+
+    @staticmethod
+    def _store(url: str | None) -> MemoryStore | RedisStore:
+        if url is None:
+            return MemoryStore()
+        problem = redis_problem(url)
+        if problem is not None:
+            log.warning("%s: the circuit breaker keeps its state in this process only", problem)
+            return MemoryStore()
+        return RedisStore(url)

@@ -1,0 +1,129 @@
+"""The flow against the fake model server: real SDKs, breaker, retries and fallback (issues 4 and 5)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+
+from blocks.breaker import CircuitBreakerBlock
+from hedgeflow.schemas import RunResult
+from tests.fakes import FAKE_KEY, FakeServer, fake_model, fake_model_server  # noqa: F401 - fixtures
+from tests.flowkit import cold_cache, prefect_server, run_flow  # noqa: F401 - fixtures
+
+END = dt.date(2025, 10, 8)
+FEW = ["technicals", "fundamentals", "valuation", "warren_buffett", "ben_graham"]
+
+
+@pytest.fixture
+def breaker_block() -> Iterator[CircuitBreakerBlock]:
+    """A fresh in-process breaker with a short recovery timeout, used by every model call."""
+    from tasks.model_calls import BUDGET, use_breaker
+
+    block = CircuitBreakerBlock(failure_threshold=3, failure_window_s=30, open_timeout_s=3.0, half_open_probes=1)
+    use_breaker(block)
+    BUDGET._spent.clear()
+    yield block
+    use_breaker(CircuitBreakerBlock())
+
+
+def _model(server: FakeServer) -> str:
+    return f"openai-compatible:fake@{server.url}/v1"
+
+
+def _rules(tickers: list[str], analysts: list[str]) -> RunResult:
+    from flows.hedge_fund import hedge_fund
+
+    return run_flow(hedge_fund, tickers=tickers, end=END, analysts=analysts, persist=False)
+
+
+def test_signals_come_from_the_model_and_echo_the_rules(
+    cold_cache: None, fake_model: FakeServer, breaker_block: CircuitBreakerBlock
+) -> None:
+    from flows.hedge_fund import hedge_fund
+
+    rules = {(s.analyst, s.ticker): s for s in _rules(["AAPL", "NVDA"], FEW).signals}
+    result: RunResult = run_flow(hedge_fund, tickers=["AAPL", "NVDA"], end=END, analysts=FEW,
+                                 model=_model(fake_model), refresh=True, persist=False)
+    assert len(result.signals) == 10 and not result.errors
+    for signal in result.signals:
+        assert signal.source == "model" and not signal.degraded
+        expected = rules[(signal.analyst, signal.ticker)]
+        assert (signal.signal, signal.confidence) == (expected.signal, expected.confidence)
+    counters = fake_model.counters()
+    assert result.usage.calls == counters["calls"] == 11  # 10 analysts x tickers + 1 portfolio manager
+    assert result.usage.input_tokens == counters["input_tokens"]
+    assert result.usage.output_tokens == counters["output_tokens"]
+    assert set(result.usage_by_analyst) == set(FEW) | {"portfolio_manager"}
+
+
+def test_anthropic_block_drives_the_flow(
+    cold_cache: None, fake_model: FakeServer, breaker_block: CircuitBreakerBlock
+) -> None:
+    from pydantic import SecretStr
+
+    from blocks.models import AnthropicModel
+    from flows.hedge_fund import hedge_fund
+
+    AnthropicModel(model="claude-haiku-4-5", api_key=SecretStr(FAKE_KEY), base_url=fake_model.url).save(
+        "fake-claude", overwrite=True
+    )
+    result = run_flow(hedge_fund, tickers=["AAPL"], end=END, analysts=FEW[:2],
+                      model="block:hedgeflow-anthropic-model/fake-claude", persist=False)
+    assert [s.source for s in result.signals] == ["model", "model"]
+    assert fake_model.counters()["by_path"].get("/v1/messages") == 3
+
+
+def test_transient_faults_are_retried_and_signals_stay_from_the_model(
+    cold_cache: None, fake_model: FakeServer, breaker_block: CircuitBreakerBlock
+) -> None:
+    from flows.hedge_fund import hedge_fund
+
+    fake_model.mode(next=["rate_limit", "server_error"])
+    result = run_flow(hedge_fund, tickers=["AAPL"], end=END, analysts=FEW, model=_model(fake_model), persist=False)
+    assert all(s.source == "model" and not s.degraded for s in result.signals)
+    assert fake_model.counters()["calls"] == 5 + 1 + 2  # two failed calls, retried once each
+
+
+def test_outage_opens_the_breaker_and_the_run_completes_degraded(
+    cold_cache: None, fake_model: FakeServer, breaker_block: CircuitBreakerBlock
+) -> None:
+    from flows.hedge_fund import hedge_fund
+    from tasks.model_calls import breaker
+
+    fake_model.mode(outage=True)
+    model = _model(fake_model)
+    result = run_flow(hedge_fund, tickers=["AAPL", "NVDA"], end=END, analysts=FEW, model=model, persist=False)
+    assert result.status == "degraded" and result.degraded_count == 10
+    assert all(s.degraded and s.degraded_reason for s in result.signals)
+    assert breaker().state(("openai-compatible", "fake")).state == "open"
+    calls_when_open = fake_model.counters()["calls"]
+    again = run_flow(hedge_fund, tickers=["AAPL"], end=END, analysts=FEW, model=model, persist=False)
+    assert again.degraded_count == 5
+    assert fake_model.counters()["calls"] == calls_when_open  # no call while open
+
+    # recovery: the fake comes back, the half-open probe succeeds and the breaker closes
+    fake_model.mode(outage=False)
+    import time
+
+    time.sleep(3.1)
+    healed = run_flow(hedge_fund, tickers=["AAPL"], end=END, analysts=FEW[:1], model=model, persist=False)
+    assert [s.source for s in healed.signals] == ["model"]
+    assert breaker().state(("openai-compatible", "fake")).state == "closed"
+
+
+def test_a_401_fails_fast_without_retry_and_never_shows_the_key(
+    cold_cache: None, fake_model: FakeServer, breaker_block: CircuitBreakerBlock,
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str],
+) -> None:
+    from flows.hedge_fund import hedge_fund
+
+    monkeypatch.setenv("OPENAI_COMPATIBLE_API_KEY", FAKE_KEY)
+    fake_model.mode(status=401)
+    result = run_flow(hedge_fund, tickers=["AAPL"], end=END, analysts=FEW[:1], model=_model(fake_model), persist=False)
+    (signal,) = result.signals
+    assert signal.degraded and "openai-compatible" in (signal.degraded_reason or "")
+    assert fake_model.counters()["calls"] == 2  # one analyst call, one portfolio call: no retry
+    out, err = capfd.readouterr()
+    assert FAKE_KEY not in out + err + result.model_dump_json()
