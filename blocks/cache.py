@@ -38,7 +38,18 @@ class _Memory:
         self.capacity = capacity
         self._items: OrderedDict[str, bytes] = OrderedDict()
         self._lock = threading.Lock()
-        self.served: dict[str, Tier] = {}
+        self.served: dict[str, Tier] = {}  # key name -> the tier that served its latest lookup
+        self._fresh: set[str] = set()  # just loaded from storage: Prefect reads twice (exists, then read)
+
+    def mark(self, path: str, tier: Tier) -> None:
+        name = Path(path).name
+        with self._lock:
+            if tier == "storage":
+                self._fresh.add(name)
+            elif name in self._fresh:
+                self._fresh.discard(name)
+                return
+            self.served[name] = tier
 
     def get(self, path: str) -> bytes | None:
         with self._lock:
@@ -89,18 +100,18 @@ class TieredResultStorage(WritableFileSystem):
     def _remember(self, path: str, content: bytes | None, tier: Tier) -> bytes | None:
         if content is not None:
             MEMORY.put(path, content)
-            MEMORY.served[path] = tier
+            MEMORY.mark(path, tier)
         return content
 
     async def aread_path(self, path: str) -> bytes | None:
         if (content := MEMORY.get(path)) is not None:
-            MEMORY.served[path] = "memory"
+            MEMORY.mark(path, "memory")
             return content
         return self._remember(path, await self.inner.aread_path(path), "storage")
 
     def read_path(self, path: str) -> bytes | None:  # type: ignore[override]
         if (content := MEMORY.get(path)) is not None:
-            MEMORY.served[path] = "memory"
+            MEMORY.mark(path, "memory")
             return content
         return self._remember(path, self.inner.read_path(path, _sync=True), "storage")
 
@@ -119,6 +130,53 @@ class TieredResultStorage(WritableFileSystem):
         self, local_path: str | None = None, to_path: str | None = None, ignore_file: str | None = None
     ) -> None:
         raise NotImplementedError("result storage only")
+
+
+LOCK_HOLD_S = 300.0  # a crashed holder's lock expires: longer than any model call with its retries
+
+
+class _Expiring:
+    """Gives every lock a hold timeout; Prefect's engine asks for none, so a crashed holder would block forever."""
+
+    def acquire_lock(self, key: str, holder: str, acquire_timeout: float | None = None,
+                     hold_timeout: float | None = None) -> bool:
+        return super().acquire_lock(key, holder, acquire_timeout, hold_timeout or LOCK_HOLD_S)  # type: ignore[misc]
+
+    async def aacquire_lock(self, key: str, holder: str, acquire_timeout: float | None = None,
+                            hold_timeout: float | None = None) -> bool:
+        return await super().aacquire_lock(key, holder, acquire_timeout, hold_timeout or LOCK_HOLD_S)  # type: ignore[misc]
+
+
+class ExpiringRedisLockManager(_Expiring, RedisLockManager):
+    """prefect-redis's lock manager with expiring locks, released correctly from async runs.
+
+    Prefect's async transaction releases with the sync ``release_lock``; for a
+    lock taken by ``aacquire_lock`` prefect-redis 0.3.0 then creates a
+    coroutine it never awaits, and the lock stays until it expires. Release
+    such a lock through the sync client with the same token instead.
+    """
+
+    def release_lock(self, key: str, holder: str) -> None:
+        from redis.asyncio.lock import Lock as AsyncLock
+        from redis.exceptions import LockError
+        from redis.lock import Lock
+
+        name = self._lock_name_for_key(key)
+        lock = self._locks.get(name)
+        if isinstance(lock, AsyncLock) and self.is_lock_holder(key, holder):
+            sync = Lock(self.client, name, thread_local=False)
+            sync.local.token = lock.local.token
+            try:
+                sync.release()
+            except LockError:
+                pass  # expired meanwhile: nothing left to release
+            self._locks.pop(name, None)
+            return
+        super().release_lock(key, holder)
+
+
+class ExpiringFileLockManager(_Expiring, FileSystemLockManager):
+    """Prefect's file lock manager with expiring locks: the embedded default's cross-process isolation."""
 
 
 def redis_problem(url: str, timeout_s: float = 1.0) -> str | None:
@@ -180,7 +238,7 @@ class HedgeflowCache(Block):
                 return CacheBackend(
                     result_storage=TieredResultStorage(redis_url=SecretStr(f"{base}/{self.result_db}")),
                     key_storage=RedisDatabase.from_connection_string(f"{base}/{self.key_db}"),
-                    lock_manager=RedisLockManager(connection_url=f"{base}/{self.lock_db}"),
+                    lock_manager=ExpiringRedisLockManager(connection_url=f"{base}/{self.lock_db}"),
                     tier="redis",
                 )
             notice = f"{problem}: caching on the local tier instead"
@@ -189,7 +247,7 @@ class HedgeflowCache(Block):
         return CacheBackend(
             result_storage=TieredResultStorage(local_path=str(path)),
             key_storage=None,
-            lock_manager=FileSystemLockManager(lock_files_directory=path / ".locks"),
+            lock_manager=ExpiringFileLockManager(lock_files_directory=path / ".locks"),
             tier="local",
             notice=notice,
         )

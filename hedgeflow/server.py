@@ -13,8 +13,10 @@ a. ``PREFECT_API_URL`` (environment, else the active Prefect profile) when it
 b. the server Hedgeflow started before (pid and port files under
    ``home()/server/``) when it is alive and healthy;
 c. a new background server on a free loopback port (own ``PREFECT_HOME``, so
-   its own SQLite database; analytics off), waited for up to
-   ``HEDGEFLOW_SERVER_TIMEOUT`` seconds (default 25);
+   its own SQLite database; analytics off), announced in one line and
+   waited for up to ``HEDGEFLOW_SERVER_TIMEOUT`` seconds (default 60: the
+   first start creates the database, 7-22 s measured; falling back to
+   ephemeral mode would redo that work and Prefect gives it only 20 s);
 d. when that fails: a one-line notice and Prefect's ephemeral mode.
 
 ``HEDGEFLOW_SERVER`` chooses the policy: ``auto`` (default, the above),
@@ -54,7 +56,7 @@ __all__ = [
 MODE_ENV = "HEDGEFLOW_SERVER"
 TIMEOUT_ENV = "HEDGEFLOW_SERVER_TIMEOUT"
 MODES = ("auto", "ephemeral", "off")
-DEFAULT_START_TIMEOUT = 25.0
+DEFAULT_START_TIMEOUT = 60.0  # a live server still migrating beats falling back to ephemeral
 PROBE_TIMEOUT_LOCAL = 0.5
 PROBE_TIMEOUT_REMOTE = 2.0
 LOOPBACK = "127.0.0.1"
@@ -315,7 +317,7 @@ def _start_locked(timeout: float) -> tuple[int, int]:
         else:
             _terminate(process.pid)
             _clear_files()
-            raise ServerStartError(f"no answer within {timeout:.0f} s; see {_log_file()}")
+            raise ServerStartError(f"no answer within {timeout:g} s; see {_log_file()}")
         if "address already in use" not in why.lower():
             break
     raise ServerStartError(why)
@@ -390,15 +392,15 @@ def resolve_api(announce: Callable[[str], None]) -> str | None:
         os.environ.pop("PREFECT_API_URL", None)
 
     try:
-        return _use(_api_url(_ensure_server()))
+        return _use(_api_url(_ensure_server(announce)))
     except (ServerStartError, OSError) as exc:
         _go_ephemeral()
         announce(f"hedgeflow: could not start a local Prefect server ({exc}); running in ephemeral mode")
         return None
 
 
-def _ensure_server() -> int:
-    """The port of a healthy Hedgeflow server, starting one if needed."""
+def _ensure_server(announce: Callable[[str], None] | None = None) -> int:
+    """The port of a healthy Hedgeflow server, starting one if needed (announced in one line)."""
     with _lock():
         found = _recorded()
         if found is not None:
@@ -411,6 +413,11 @@ def _ensure_server() -> int:
                 time.sleep(0.1)
             _terminate(pid)  # hung or gone: replace it
         _clear_files()
+        if announce is not None:
+            announce(
+                "hedgeflow: starting a local Prefect server in the background for this and later runs"
+                " (`hedgeflow server stop` stops it)"
+            )
         return _start_locked(_timeout())[1]
 
 

@@ -105,7 +105,8 @@ def cache_stats(states: Iterable[State[Any]]) -> CacheStats:
         if state.name != "Cached":
             continue
         stats.hits += 1
-        key = state.state_details.cache_key or ""
+        metadata = getattr(state.data, "metadata", None)
+        key = Path(getattr(metadata, "storage_key", None) or "").name
         if MEMORY.served.get(key) == "memory":
             stats.memory_hits += 1
         else:
@@ -128,6 +129,10 @@ def clear_cache(ticker: str | None = None, cache: HedgeflowCache | None = None) 
                 removed += client.delete(*keys) if keys else 0
             finally:
                 client.close()
+        locks = backend.lock_manager.client  # type: ignore[attr-defined]
+        stale = list(locks.scan_iter(match=f"lock:{prefix}*-*"))
+        if stale:
+            locks.delete(*stale)
         return removed
     root = Path(inner.basepath)
     for path in root.glob(f"{prefix}*-*"):

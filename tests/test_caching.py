@@ -1,0 +1,160 @@
+"""Task caching across runs, processes and tiers (issue 6)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from hedgeflow.schemas import RunResult
+from tests.fakes import FakeServer, fake_model, fake_model_server  # noqa: F401 - fixtures
+from tests.flowkit import cold_cache, prefect_server, run_flow  # noqa: F401 - fixtures
+
+ROOT = Path(__file__).resolve().parents[1]
+END = dt.date(2025, 10, 8)
+FEW = ["technicals", "fundamentals", "valuation"]
+
+
+def _model(server: FakeServer) -> str:
+    return f"openai-compatible:fake@{server.url}/v1"
+
+
+def _run(**params: object) -> RunResult:
+    from flows.hedge_fund import hedge_fund
+
+    return run_flow(hedge_fund, end=END, persist=False, **params)
+
+
+def test_second_identical_run_is_all_cached(cold_cache: None, fake_model: FakeServer) -> None:
+    first = _run(tickers=["AAPL", "NVDA"], analysts=FEW, model=_model(fake_model))
+    assert first.cache.hits == 0 and first.cache.lookups == 2 * 7 + 2 * 3
+    calls = fake_model.counters()["calls"]
+    second = _run(tickers=["AAPL", "NVDA"], analysts=FEW, model=_model(fake_model))
+    assert second.cache.hit_rate == 1.0 and second.cache.memory_hits == second.cache.lookups
+    assert fake_model.counters()["calls"] == calls + 1  # only the portfolio manager asks again
+    assert [s.model_dump(exclude={"elapsed_s"}) for s in second.signals] == [
+        s.model_dump(exclude={"elapsed_s"}) for s in first.signals
+    ]
+
+
+def test_refresh_recomputes(cold_cache: None) -> None:
+    _run(tickers=["V"], analysts=FEW)
+    again = _run(tickers=["V"], analysts=FEW, refresh=True)
+    assert again.cache.hits == 0
+
+
+def test_the_storage_tier_serves_a_fresh_process_memory(cold_cache: None) -> None:
+    from blocks.cache import MEMORY
+
+    _run(tickers=["V"], analysts=FEW)
+    MEMORY.clear()  # as a new worker would start
+    again = _run(tickers=["V"], analysts=FEW)
+    assert again.cache.hit_rate == 1.0 and again.cache.storage_hits == again.cache.lookups
+
+
+def test_a_model_change_recomputes_only_the_analysts(cold_cache: None, fake_model: FakeServer) -> None:
+    _run(tickers=["AAPL"], analysts=FEW)
+    switched = _run(tickers=["AAPL"], analysts=FEW, model=_model(fake_model))
+    assert switched.cache.hits == 7  # every fetch; no analyst
+    assert all(s.source == "model" for s in switched.signals)
+
+
+def test_an_analyst_code_change_recomputes_only_that_analyst(
+    cold_cache: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    from hedgeflow.analysts import registry
+
+    _run(tickers=["AAPL"], analysts=FEW)
+    changed = replace(registry.load_analyst("valuation"), version="edited-code")
+    original = registry.load_analyst
+    monkeypatch.setattr(registry, "load_analyst", lambda key: changed if key == "valuation" else original(key))
+    monkeypatch.setattr("tasks.caching.load_analyst", registry.load_analyst)
+    again = _run(tickers=["AAPL"], analysts=FEW)
+    assert again.cache.lookups - again.cache.hits == 1
+
+
+def test_precompute_warms_the_default_window(cold_cache: None, fake_model: FakeServer) -> None:
+    import asyncio
+
+    from flows.precompute import precompute
+
+    model = _model(fake_model)
+    asyncio.run(precompute(tickers=["AAPL", "NVDA"], model=model))
+    analyst_calls = fake_model.counters()["calls"]
+    assert analyst_calls == 2 * 19
+    from flows.hedge_fund import hedge_fund
+
+    result: RunResult = run_flow(hedge_fund, tickers=["AAPL", "NVDA"], model=model, persist=False)
+    assert result.cache.hit_rate >= 0.8
+    assert fake_model.counters()["calls"] == analyst_calls + 1  # the portfolio manager only
+
+
+def test_unreachable_redis_says_so_and_uses_the_local_tier(tmp_path: Path) -> None:
+    from blocks.cache import HedgeflowCache
+
+    backend = HedgeflowCache(redis_url="redis://127.0.0.1:1", local_path=str(tmp_path)).backend()
+    assert backend.tier == "local"
+    assert backend.notice and "unreachable" in backend.notice and "local tier" in backend.notice
+
+
+def _cli(home: Path, *args: str, redis: str | None = None) -> subprocess.Popen[str]:
+    env = {**os.environ, "HEDGEFLOW_HOME": str(home), "HEDGEFLOW_SERVER": "ephemeral",
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env.pop("HEDGEFLOW_REDIS_URL", None)
+    if redis:
+        env["HEDGEFLOW_REDIS_URL"] = redis
+    return subprocess.Popen(
+        [sys.executable, "-m", "hedgeflow.cli", "analyze", "--end", "2025-10-08", "--json", *args],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def _result(process: subprocess.Popen[str]) -> dict[str, object]:
+    out, err = process.communicate(timeout=240)
+    assert process.returncode == 0, err[-3000:]
+    return json.loads(out)  # type: ignore[no-any-return]
+
+
+@pytest.mark.slow
+def test_without_redis_a_second_process_reuses_local_results(tmp_path: Path) -> None:
+    args = ("--tickers", "TSLA", "--analysts", ",".join(FEW))
+    first = _result(_cli(tmp_path, *args))
+    second = _result(_cli(tmp_path, *args))
+    assert first["cache"]["hits"] == 0  # type: ignore[index]
+    assert second["cache"]["hits"] == second["cache"]["lookups"] == 10  # type: ignore[index]
+
+
+@pytest.fixture
+def slow_model(fake_model: FakeServer) -> Iterator[FakeServer]:
+    fake_model.mode(latency=1.5)
+    yield fake_model
+    fake_model.mode(latency=0.0)
+
+
+@pytest.mark.slow
+@pytest.mark.redis
+def test_with_redis_two_processes_make_each_model_call_once(
+    tmp_path: Path, redis_url: str, slow_model: FakeServer
+) -> None:
+    from blocks.cache import HedgeflowCache
+    from pydantic import SecretStr
+    from tasks.caching import clear_cache
+
+    clear_cache("GOOGL", HedgeflowCache(redis_url=SecretStr(redis_url)))
+    args = ("--tickers", "GOOGL", "--analysts", ",".join(FEW), "--model", _model(slow_model))
+    with ThreadPoolExecutor(2) as pool:
+        processes = [_cli(tmp_path / name, *args, redis=redis_url) for name in ("a", "b")]
+        results = list(pool.map(_result, processes))
+    counters = slow_model.counters()
+    assert counters["by_path"]["/v1/chat/completions"] == len(FEW) + 2  # each analyst once; each portfolio manager
+    signals = [[(s["analyst"], s["signal"], s["confidence"]) for s in r["signals"]] for r in results]  # type: ignore[index, union-attr]
+    assert signals[0] == signals[1]

@@ -1,0 +1,261 @@
+"""The background Prefect server the CLI starts once and reuses (hedgeflow.server).
+
+Tests marked slow start a real ``prefect server start``; every test leaves no
+server behind (the fixture stops it and checks /proc).
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import socket
+import stat
+import subprocess
+import sys
+import threading
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hedgeflow import server
+from hedgeflow.paths import home
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _servers_under(directory: Path) -> list[int]:
+    """Pids of live processes started in ``directory``'s server folder (the server's cwd)."""
+    proc = Path("/proc")
+    found: list[int] = []
+    for entry in proc.iterdir() if proc.exists() else []:
+        if not entry.name.isdigit():
+            continue
+        try:
+            cwd = Path(os.readlink(entry / "cwd"))
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        if "State:\tZ" in status:
+            continue
+        if cwd == directory / "server" or directory / "server" in cwd.parents:
+            found.append(int(entry.name))
+    return found
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    status = Path(f"/proc/{pid}/status")
+    return status.exists() and "State:\tZ" in status.read_text()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def managed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """Auto mode, no PREFECT_API_URL, no user profile; no server survives the test."""
+    monkeypatch.setenv(server.MODE_ENV, "auto")
+    monkeypatch.setenv("PREFECT_API_URL", "placeholder")  # recorded, so the teardown restores the original
+    monkeypatch.delenv("PREFECT_API_URL")
+    monkeypatch.setenv("PREFECT_PROFILES_PATH", str(tmp_path / "no-profiles.toml"))
+    monkeypatch.delenv("PREFECT_PROFILE", raising=False)
+    hedgeflow_home = home()
+    try:
+        yield hedgeflow_home
+    finally:
+        server.server_stop()
+        assert _servers_under(hedgeflow_home) == [], "a prefect server was left running"
+
+
+def _notices() -> tuple[list[str], object]:
+    lines: list[str] = []
+    return lines, lines.append
+
+
+@pytest.mark.slow
+def test_starts_once_reuses_and_stops_clean(managed: Path) -> None:
+    lines, announce = _notices()
+    url = server.resolve_api(announce)
+    assert url is not None and url.startswith("http://127.0.0.1:") and url.endswith("/api")
+    assert os.environ["PREFECT_API_URL"] == url
+    assert len(lines) == 1 and lines[0].startswith("hedgeflow: starting a local Prefect server")
+    pid = int((managed / "server" / "server.pid").read_text())
+    port = int((managed / "server" / "server.port").read_text())
+    assert url == f"http://127.0.0.1:{port}/api"
+    with urllib.request.urlopen(f"{url}/health", timeout=5) as response:
+        assert response.status == 200
+    assert _servers_under(managed) == [pid]
+    assert (managed / "server" / "prefect" / "prefect.db").exists()  # its own SQLite database
+
+    # The next command reuses it: same port, same process, nothing new started.
+    os.environ.pop("PREFECT_API_URL")
+    assert server.resolve_api(announce) == url
+    assert len(lines) == 1  # nothing more to say
+    assert int((managed / "server" / "server.pid").read_text()) == pid
+    assert _servers_under(managed) == [pid]
+    assert server.server_status().startswith("running: pid %d" % pid)
+    assert server.server_start().startswith("already running")
+
+    assert server.server_stop() is True
+    assert _gone(pid)
+    assert not (managed / "server" / "server.pid").exists()
+    assert not (managed / "server" / "server.port").exists()
+    assert server.server_status().startswith("not running")
+    assert server.server_stop() is False
+
+
+@pytest.mark.slow
+def test_a_stale_pid_file_is_replaced_by_a_new_server(managed: Path) -> None:
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (managed / "server").mkdir(exist_ok=True)
+    (managed / "server" / "server.pid").write_text(str(dead.pid))
+    (managed / "server" / "server.port").write_text(str(_free_port()))
+
+    lines, announce = _notices()
+    url = server.resolve_api(announce)
+    assert url is not None and len(lines) == 1
+    pid = int((managed / "server" / "server.pid").read_text())
+    assert pid != dead.pid
+    assert url == f"http://127.0.0.1:{int((managed / 'server' / 'server.port').read_text())}/api"
+    assert _servers_under(managed) == [pid]
+
+
+@pytest.mark.slow
+def test_an_unreachable_api_url_gets_one_line_and_the_local_server(
+    managed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dead_url = f"http://127.0.0.1:{_free_port()}/api"
+    monkeypatch.setenv("PREFECT_API_URL", dead_url)
+    lines, announce = _notices()
+    url = server.resolve_api(announce)
+    assert len(lines) == 2 and all("\n" not in line for line in lines)
+    assert dead_url in lines[0] and "does not answer" in lines[0]
+    assert lines[1].startswith("hedgeflow: starting a local Prefect server")
+    assert url is not None and url != dead_url
+    assert os.environ["PREFECT_API_URL"] == url
+    assert len(_servers_under(managed)) == 1
+
+
+class _Health(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        body = json.dumps(True).encode()
+        self.send_response(200 if self.path == "/api/health" else 404)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_reachable_api_url_is_used_and_nothing_starts(managed: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Health)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/api"
+        monkeypatch.setenv("PREFECT_API_URL", url)
+        lines, announce = _notices()
+        assert server.resolve_api(announce) == url
+        assert lines == []
+        assert not (managed / "server" / "server.pid").exists()
+        assert _servers_under(managed) == []
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_a_profile_api_url_counts_as_configured(managed: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    dead_url = f"http://127.0.0.1:{_free_port()}/api"
+    profiles = tmp_path / "profiles.toml"
+    profiles.write_text(f'active = "mine"\n[profiles.mine]\nPREFECT_API_URL = "{dead_url}"\n')
+    monkeypatch.setenv("PREFECT_PROFILES_PATH", str(profiles))
+    monkeypatch.setattr(server, "_ensure_server", lambda announce: (_ for _ in ()).throw(server.ServerStartError("test")))
+    lines, announce = _notices()
+    assert server.resolve_api(announce) is None
+    assert len(lines) == 2 and dead_url in lines[0] and "ephemeral mode" in lines[1]
+    # Ephemeral mode must win over the profile's URL: Prefect reads an empty value as none.
+    assert os.environ["PREFECT_API_URL"] == ""
+
+
+def test_ephemeral_mode_returns_none_and_starts_nothing(managed: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(server.MODE_ENV, "ephemeral")
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:1/api")
+    lines, announce = _notices()
+    assert server.resolve_api(announce) is None
+    assert "PREFECT_API_URL" not in os.environ
+    assert lines == []
+    assert not (managed / "server" / "server.pid").exists()
+    assert _servers_under(managed) == []
+
+
+def test_off_mode_leaves_prefect_configuration_alone(managed: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(server.MODE_ENV, "off")
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:1/api")  # dead, and not even probed
+    lines, announce = _notices()
+    assert server.resolve_api(announce) == "http://127.0.0.1:1/api"
+    assert os.environ["PREFECT_API_URL"] == "http://127.0.0.1:1/api"
+    assert lines == []
+    monkeypatch.delenv("PREFECT_API_URL")
+    assert server.resolve_api(announce) is None
+    assert _servers_under(managed) == []
+
+
+def _fake_python(tmp_path: Path, body: str) -> str:
+    script = tmp_path / "fake-python"
+    script.write_text(f"#!/bin/sh\n{body}\n")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return str(script)
+
+
+def test_a_server_that_dies_means_ephemeral_mode_with_one_line(
+    managed: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(server.sys, "executable", _fake_python(tmp_path, "echo 'boom: no database' >&2; exit 3"))
+    lines, announce = _notices()
+    assert server.resolve_api(announce) is None
+    assert "PREFECT_API_URL" not in os.environ
+    assert len(lines) == 2
+    lines.pop(0)  # "starting a local Prefect server ..."
+    assert lines[0].startswith("hedgeflow: could not start a local Prefect server (server exited with code 3")
+    assert "boom: no database" in lines[0] and lines[0].endswith("; running in ephemeral mode")
+    assert not (managed / "server" / "server.pid").exists()
+
+
+def test_a_server_that_never_answers_is_stopped_after_the_timeout(
+    managed: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(server.sys, "executable", _fake_python(tmp_path, "exec sleep 60"))
+    monkeypatch.setenv(server.TIMEOUT_ENV, "0.5")
+    lines, announce = _notices()
+    assert server.resolve_api(announce) is None
+    assert len(lines) == 2 and "no answer within 0.5 s" in lines[1] and "ephemeral mode" in lines[1]
+    assert not (managed / "server" / "server.pid").exists()
+    assert _servers_under(managed) == []
+
+
+def test_server_command_status_and_stop_without_a_server(managed: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert server.server_command("status") == 1
+    assert server.server_command("stop") == 0
+    assert server.server_command("restart") == 2
+    out, err = capsys.readouterr()
+    assert out.splitlines() == ["not running (the next `hedgeflow analyze` starts it)", "not running"]
+    assert "unknown server action 'restart'" in err
+
+
+def test_importing_the_module_imports_no_prefect_and_does_no_work(tmp_path: Path) -> None:
+    env = dict(os.environ, HEDGEFLOW_HOME=str(tmp_path / "fresh"))
+    code = "import sys, hedgeflow.server; print(sorted(m for m in sys.modules if m.split('.')[0] == 'prefect'))"
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    assert not (tmp_path / "fresh").exists()
