@@ -21,3 +21,7 @@ test: install  ## the whole test suite; starts PostgreSQL and Redis if they are 
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+.PHONY: deploy
+deploy: install  ## against PREFECT_API_URL: the hedgeflow-process pool, the block types, the deployments in prefect.yaml
+	$(BIN)/python -m deployments.deploy

@@ -12,6 +12,7 @@ import datetime as dt
 
 from prefect import flow
 from prefect.runtime import flow_run
+from prefect.utilities.annotations import quote
 
 from blocks.breaker import CircuitBreakerBlock
 from flows.stages import Stages
@@ -72,17 +73,17 @@ async def hedge_fund(
     await stages.prepare()
 
     snapshots = await stages.snapshots(request.tickers)
-    limits_run = asyncio.create_task(risk_limits(snapshots, request.portfolio))
+    limits_run = asyncio.create_task(risk_limits(quote(snapshots), request.portfolio))
     signals = await stages.committee(snapshots, resolve_analysts(request.analysts), request.model)
     limits = await limits_run
-    orders, pm_usage = await decide_orders(signals, limits, request.portfolio, request.model)
+    orders, pm_usage = await decide_orders(quote(signals), quote(limits), request.portfolio, request.model)
 
     result = await record_result(
         run_id=str(flow_run.id), request=request, start=start, end=end, started_at=started_at,
         signals=signals, limits=limits, orders=orders, errors=stages.errors, pm_usage=pm_usage,
         cache=stages.cache(),
     )
-    await publish_artifacts(result)
+    await publish_artifacts(quote(result))
     if persist:
-        persist_run_task(result)
+        persist_run_task(quote(result))
     return result

@@ -12,6 +12,7 @@ from typing import Any
 
 from prefect import get_run_logger
 from prefect.states import State
+from prefect.utilities.annotations import quote
 
 from hedgeflow.schemas import AgentSignal, CacheStats, Snapshot
 from tasks.analyst import analyst_signal
@@ -62,7 +63,9 @@ class Stages:
                 self.errors[ticker] = f"fetching {dataset} failed: {why}"
                 return None
             datasets[dataset] = value
-        state = await assemble_snapshot_task(ticker, self.start, self.end, self.provider, datasets, return_state=True)
+        state = await assemble_snapshot_task(
+            ticker, self.start, self.end, self.provider, quote(datasets), return_state=True
+        )
         snapshot, why = await outcome(state)
         if why:
             self.errors[ticker] = why
@@ -76,7 +79,7 @@ class Stages:
     async def committee(self, snapshots: list[Snapshot], keys: list[str], model: str) -> list[AgentSignal]:
         """Every (analyst x ticker) at once."""
         pairs = [(snap, key) for snap in snapshots for key in keys]
-        states = await asyncio.gather(*(self._analyst(key, snap, model, return_state=True) for snap, key in pairs))
+        states = await asyncio.gather(*(self._analyst(key, quote(snap), model, return_state=True) for snap, key in pairs))
         self.cacheable.extend(states)
         signals: list[AgentSignal] = []
         for (snap, key), state in zip(pairs, states):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
+import os
 import sys
 from collections.abc import Sequence
 
@@ -51,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("analysts", help="list the analysts")
     commands.add_parser("tickers", help="list the bundled tickers and their date ranges")
+
+    server = commands.add_parser("server", help="the local Prefect server Hedgeflow starts and reuses")
+    server.add_argument("action", choices=["status", "start", "stop"])
 
     history = commands.add_parser("history", help="past runs, their signals and orders")
     history.add_argument("--ticker", help="only runs that analysed this ticker")
@@ -138,6 +143,10 @@ def _analyze(args: argparse.Namespace) -> int:
 
     request = _request(args)
     assert isinstance(request, RunRequest)
+    from hedgeflow.server import resolve_api
+
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    resolve_api(lambda line: print(line, file=sys.stderr))
     from flows.hedge_fund import hedge_fund
     from hedgeflow.report import render_text
 
@@ -171,6 +180,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _analysts()
         if args.command == "tickers":
             return _tickers()
+        if args.command == "server":
+            from hedgeflow.server import server_command
+
+            return server_command(args.action)
         if args.command == "history":
             return _history(args)
         if args.command == "cache":
@@ -179,6 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"hedgeflow: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    finally:
+        gc.freeze()  # nothing left to collect: skip the interpreter's final sweep of a large heap
 
 
 if __name__ == "__main__":

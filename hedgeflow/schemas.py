@@ -206,6 +206,7 @@ class Snapshot(_Data):
     news: tuple[CompanyNews, ...] | None = None
     market_cap: float | None = None
     missing: tuple[str, ...] = ()
+    fingerprint: str = Field(default="", description="Digest of everything above: part of analyst cache keys.")
 
     @property
     def latest_metrics(self) -> FinancialMetrics | None:

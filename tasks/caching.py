@@ -11,13 +11,13 @@ import datetime as dt
 import hashlib
 import shutil
 from collections.abc import Iterable
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from prefect.cache_policies import CacheKeyFnPolicy, CachePolicy
 from prefect.context import TaskRunContext
 from prefect.states import State
+from prefect.utilities.annotations import quote
 
 from blocks.cache import MEMORY, CacheBackend, HedgeflowCache
 from hedgeflow.analysts.registry import load_analyst
@@ -38,17 +38,14 @@ def fetch_cache_key(context: TaskRunContext | None, parameters: dict[str, Any]) 
     return f"{p['ticker']}-fetch-{p['dataset']}-{_digest(p['provider'], p['dataset'], p['start'], p['end'])}"
 
 
-@lru_cache(maxsize=4096)
-def _snapshot_fingerprint(snapshot: Snapshot) -> str:
-    return fingerprint(snapshot)
-
-
 def analyst_cache_key(context: TaskRunContext | None, parameters: dict[str, Any]) -> str:
     """(analyst, its code version, ticker, window, model, snapshot fingerprint)."""
-    snapshot: Snapshot = parameters["snapshot"]
+    snapshot = parameters["snapshot"]
+    if isinstance(snapshot, quote):
+        snapshot = snapshot.unquote()
     analyst = parameters["analyst"]
     version = load_analyst(analyst).version
-    digest = _digest(analyst, version, snapshot.start, snapshot.end, parameters["model"], _snapshot_fingerprint(snapshot))
+    digest = _digest(analyst, version, snapshot.start, snapshot.end, parameters["model"], snapshot.fingerprint or fingerprint(snapshot))
     return f"{snapshot.ticker}-analyst-{analyst}-{digest}"
 
 

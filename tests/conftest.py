@@ -20,6 +20,13 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
 
 
 @pytest.fixture(autouse=True)
+def _ephemeral_prefect(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CLI runs in tests use Prefect's ephemeral mode; the server tests opt back in."""
+    monkeypatch.setenv("HEDGEFLOW_SERVER", "ephemeral")
+    monkeypatch.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+@pytest.fixture(autouse=True)
 def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """Only loopback connections: tests never reach a real provider."""
     real_connect = socket.socket.connect

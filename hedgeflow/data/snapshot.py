@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from hedgeflow.cache_rules import fingerprint
 from hedgeflow.data import DataProvider
 from hedgeflow.schemas import CompanyNews, FinancialMetrics, InsiderTrade, LineItem, Price, Snapshot
 
@@ -39,7 +40,7 @@ def assemble_snapshot(
         missing.append(f"line_items: no filings on or before {end}")
     if not metrics:
         missing.append(f"financial_metrics: no filings on or before {end}")
-    return Snapshot(
+    snapshot = Snapshot(
         ticker=ticker,
         start=start,
         end=end,
@@ -53,6 +54,7 @@ def assemble_snapshot(
         market_cap=market_cap,
         missing=tuple(missing),
     )
+    return snapshot.model_copy(update={"fingerprint": fingerprint(snapshot)})
 
 
 def price_history_start(start: dt.date, end: dt.date) -> dt.date:
