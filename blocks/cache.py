@@ -8,6 +8,7 @@ the results would overwrite each other).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import socket
 import threading
@@ -176,7 +177,35 @@ class ExpiringRedisLockManager(_Expiring, RedisLockManager):
 
 
 class ExpiringFileLockManager(_Expiring, FileSystemLockManager):
-    """Prefect's file lock manager with expiring locks: the embedded default's cross-process isolation."""
+    """Prefect's file lock manager with expiring locks: the embedded default's cross-process isolation.
+
+    Prefect creates a lock file and writes its holder in a second step, so
+    another process can read it empty. Such a file means "locked, holder being
+    written": it counts as held, expiring a few seconds after it was created
+    (long enough for the writer, short if the writer died in between).
+    """
+
+    HALF_WRITTEN_S = 5.0
+
+    def _half_written(self, key: str) -> Any:
+        path = self._lock_path_for_key(key)
+        try:
+            created = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc)
+        except FileNotFoundError:
+            return None
+        return {"holder": "", "path": path, "expiration": created + dt.timedelta(seconds=self.HALF_WRITTEN_S)}
+
+    def _get_lock_info(self, key: str, use_cache: bool = True) -> Any:
+        try:
+            return super()._get_lock_info(key, use_cache)
+        except ValueError:
+            return self._half_written(key)
+
+    async def _aget_lock_info(self, key: str, use_cache: bool = True) -> Any:
+        try:
+            return await super()._aget_lock_info(key, use_cache)
+        except ValueError:
+            return self._half_written(key)
 
 
 def redis_problem(url: str, timeout_s: float = 1.0) -> str | None:

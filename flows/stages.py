@@ -18,6 +18,7 @@ from hedgeflow.schemas import AgentSignal, CacheStats, Snapshot
 from tasks.analyst import analyst_signal
 from tasks.caching import cache_backend, cache_options, cache_stats
 from tasks.fetch import DATASETS, assemble_snapshot_task, fetch_dataset
+from tasks.progress import Progress
 
 __all__ = ["Stages", "outcome"]
 
@@ -79,7 +80,15 @@ class Stages:
     async def committee(self, snapshots: list[Snapshot], keys: list[str], model: str) -> list[AgentSignal]:
         """Every (analyst x ticker) at once."""
         pairs = [(snap, key) for snap in snapshots for key in keys]
-        states = await asyncio.gather(*(self._analyst(key, quote(snap), model, return_state=True) for snap, key in pairs))
+        progress = Progress(len(pairs))
+        await progress.start()
+
+        async def one(snap: Snapshot, key: str) -> State[Any]:
+            state = await self._analyst(key, quote(snap), model, return_state=True)
+            await progress.step()
+            return state
+
+        states = await asyncio.gather(*(one(snap, key) for snap, key in pairs))
         self.cacheable.extend(states)
         signals: list[AgentSignal] = []
         for (snap, key), state in zip(pairs, states):

@@ -12,7 +12,8 @@ import datetime as dt
 import gc
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 __all__ = ["main"]
 
@@ -138,7 +139,40 @@ def _request(args: argparse.Namespace) -> object:
     return request
 
 
+@contextmanager
+def _progress_bar() -> Iterator[None]:
+    """On a terminal: a live bar of analysts finishing, and Prefect's console logs only from warnings up."""
+    if not sys.stderr.isatty():
+        yield
+        return
+    import logging
+
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    from tasks.progress import add_listener, remove_listener
+
+    def draw(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        end = "\n" if done == total else ""
+        print(f"\ranalysts [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+    consoles = [h for name in ("prefect", "") for h in logging.getLogger(name).handlers if isinstance(h, PrefectConsoleHandler)]
+    levels = [h.level for h in consoles]
+    for handler in consoles:
+        handler.setLevel(logging.WARNING)
+    add_listener(draw)
+    try:
+        yield
+    finally:
+        remove_listener(draw)
+        for handler, level in zip(consoles, levels):
+            handler.setLevel(level)
+
+
 def _analyze(args: argparse.Namespace) -> int:
+    import asyncio
+
     from hedgeflow.schemas import RunRequest
 
     request = _request(args)
@@ -147,21 +181,23 @@ def _analyze(args: argparse.Namespace) -> int:
 
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     resolve_api(lambda line: print(line, file=sys.stderr))
+    from prefect import tags
+
     from flows.hedge_fund import hedge_fund
     from hedgeflow.report import render_text
 
-    import asyncio
-
-    result = asyncio.run(hedge_fund(
-        tickers=request.tickers,
-        start=request.start,
-        end=request.end,
-        analysts=request.analysts,
-        model=request.model,
-        portfolio=request.portfolio,
-        refresh=request.refresh,
-        data_provider=args.data_provider,
-    ))
+    labels = ["hedgeflow", f"model:{request.model.split(':')[0]}", *(f"ticker:{t}" for t in request.tickers)]
+    with _progress_bar(), tags(*labels):
+        result = asyncio.run(hedge_fund(
+            tickers=request.tickers,
+            start=request.start,
+            end=request.end,
+            analysts=request.analysts,
+            model=request.model,
+            portfolio=request.portfolio,
+            refresh=request.refresh,
+            data_provider=args.data_provider,
+        ))
     if args.json:
         print(result.model_dump_json(indent=2))
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hedgeflow.schemas import RunResult
 
-__all__ = ["orders_markdown", "render_text", "signal_rows"]
+__all__ = ["orders_markdown", "render_text", "signal_rows", "usage_rows"]
 
 
 def signal_rows(result: RunResult) -> list[dict[str, object]]:
@@ -22,6 +22,25 @@ def signal_rows(result: RunResult) -> list[dict[str, object]]:
         }
         for s in result.signals
     ]
+
+
+def usage_rows(result: RunResult) -> list[dict[str, object]]:
+    """Per analyst: model calls, tokens, cost, seconds and degraded signals."""
+    rows = []
+    for analyst in sorted({s.analyst for s in result.signals} | set(result.usage_by_analyst)):
+        usage = result.usage_by_analyst.get(analyst)
+        mine = [s for s in result.signals if s.analyst == analyst]
+        rows.append({
+            "analyst": analyst,
+            "calls": usage.calls if usage else 0,
+            "input_tokens": usage.input_tokens if usage else 0,
+            "output_tokens": usage.output_tokens if usage else 0,
+            "cached_tokens": usage.cached_tokens if usage else 0,
+            "cost_usd": round(usage.cost_usd, 6) if usage else 0.0,
+            "seconds_max": round(max((s.elapsed_s for s in mine), default=0.0), 3),
+            "degraded": sum(1 for s in mine if s.degraded),
+        })
+    return rows
 
 
 def _totals(result: RunResult) -> list[str]:

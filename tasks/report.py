@@ -8,7 +8,7 @@ from prefect import task
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from hedgeflow.report import orders_markdown, signal_rows
+from hedgeflow.report import orders_markdown, signal_rows, usage_rows
 from hedgeflow.results import build_result
 from hedgeflow.schemas import RunResult
 
@@ -24,4 +24,6 @@ async def record_result(**parts: Any) -> RunResult:
 @task(name="artifacts")
 async def publish_artifacts(result: RunResult) -> None:
     await acreate_table_artifact(key="signals", table=signal_rows(result), description=f"Signals of run {result.run_id}")
+    await acreate_table_artifact(key="usage", table=usage_rows(result),
+                                 description="Per analyst: model calls, tokens, cost, time, degraded signals")
     await acreate_markdown_artifact(key="orders", markdown=orders_markdown(result), description="Orders and run totals")

@@ -66,3 +66,12 @@ def test_a_ticker_outside_the_data_is_refused_before_work(cold_cache: None) -> N
 
     with pytest.raises(InvalidRequestError, match="outside the data"):
         run_flow(hedge_fund, tickers=["AAPL"], end=dt.date(2030, 1, 1))
+
+
+def test_all_seven_companies_give_133_signals(cold_cache: None) -> None:
+    from flows.hedge_fund import hedge_fund
+
+    tickers = ["AAPL", "NVDA", "GOOGL", "TSLA", "META", "BRK-B", "V"]
+    result = run_flow(hedge_fund, tickers=tickers, end=END, persist=False)
+    assert len(result.signals) == 133 and not result.errors
+    assert {o.ticker for o in result.orders} == set(tickers)
