@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("analysts", help="list the analysts")
     commands.add_parser("tickers", help="list the bundled tickers and their date ranges")
 
+    bench = commands.add_parser("bench", help="the A/B benchmark against the fake servers", add_help=False)
+    bench.add_argument("bench_args", nargs=argparse.REMAINDER)
+
     server = commands.add_parser("server", help="the local Prefect server Hedgeflow starts and reuses")
     server.add_argument("action", choices=["status", "start", "stop"])
 
@@ -216,6 +219,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _analysts()
         if args.command == "tickers":
             return _tickers()
+        if args.command == "bench":
+            from bench.run import main as bench_main
+
+            return bench_main(args.bench_args)
         if args.command == "server":
             from hedgeflow.server import server_command
 
