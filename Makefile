@@ -25,3 +25,7 @@ clean:
 .PHONY: deploy
 deploy: install  ## against PREFECT_API_URL: the hedgeflow-process pool, the block types, the deployments in prefect.yaml
 	$(BIN)/python -m deployments.deploy
+
+.PHONY: bench
+bench: install  ## the A/B benchmark against the fake servers (python -m bench.run --help for options)
+	$(BIN)/python -m bench.run

@@ -143,6 +143,7 @@ class Env:
     data: Fake
     api_url: str
     base: str
+    end: dt.date
 
     @property
     def model_spec(self) -> str:
@@ -201,8 +202,15 @@ def environment(config: Config) -> Iterator[Env]:
             api_url = match.group(1)
             os.environ["PREFECT_API_URL"] = api_url
         yield Env(config=config, model=Fake(model_url, model_stop), data=Fake(data_url, data_stop),
-                  api_url=api_url, base=base)
+                  api_url=api_url, base=base, end=data_end())
     finally:
+        if "prefect" in sys.modules:  # send what is queued while the API still answers
+            with contextlib.suppress(Exception):
+                from prefect.events.worker import EventsWorker
+                from prefect.logging.handlers import APILogWorker
+
+                EventsWorker.drain_all()
+                APILogWorker.drain_all()
         if started_server:
             from hedgeflow.server import server_stop
 
@@ -241,10 +249,19 @@ def _fresh_state(cold: bool) -> None:
         MEMORY.clear()
 
 
+def data_end() -> dt.date:
+    """The as-of date: the bundled data's last day (the fake serves the bundle; the live provider's
+    default end is today, which the bundle does not reach)."""
+    from hedgeflow.data.offline import OfflineProvider
+
+    available = OfflineProvider().tickers()
+    return min(available[t][1] for t in BUNDLED)
+
+
 def _flow_call(env: Env, tickers: list[str]) -> Any:
     from flows.hedge_fund import hedge_fund
 
-    return hedge_fund(tickers=tickers, model=env.model_spec, data_provider="financialdatasets",
+    return hedge_fund(tickers=tickers, end=env.end, model=env.model_spec, data_provider="financialdatasets",
                       refresh=False, persist=True)
 
 
@@ -363,7 +380,7 @@ def scenario_s0(env: Env) -> dict[str, Any]:
         client = make_client(parse_model(env.model_spec))
         portfolio = Portfolio()
         started = time.perf_counter()
-        request = RunRequest(tickers=PAIR, model=env.model_spec, portfolio=portfolio)
+        request = RunRequest(tickers=PAIR, end=env.end, model=env.model_spec, portfolio=portfolio)
         start, end = validate_request(request, provider.tickers())
         snapshots = [build_snapshot(provider, t, start, end) for t in PAIR]
         fetched = time.perf_counter()
@@ -490,7 +507,7 @@ def _profile(env: Env, top: int = 15) -> dict[str, Any]:
     interesting = [r for r in by_cum if r[0] < 0.95 * by_cum[0][0]][:top]
     return {
         "profiled_wall_s": round(run["wall_s"], 3),
-        "main_thread_cpu_s": round(total, 3),
+        "main_thread_profiled_s": round(total, 3),
         "self_time_by_package_s": {k: round(v, 3) for k, v in sorted(by_package.items(), key=lambda kv: -kv[1])[:12]},
         "top_cumulative": [{"cum_s": round(c, 3), "self_s": round(t, 3), "calls": n, "where": w} for c, t, n, w, _ in interesting],
         "top_self": [{"self_s": round(t, 3), "calls": n, "where": w} for c, t, n, w, _ in sorted(rows, key=lambda r: -r[1])[:top]],
@@ -600,7 +617,7 @@ def table(report: dict[str, Any], config: Config) -> str:
         lines.append(f"S6: {s6['task_runs']} task runs, {s6['orchestration_ms_per_task_run']} ms of flow time per task run")
         prof = s6.get("profile")
         if prof:
-            lines.append(f"S6 profile (main thread, {prof['main_thread_cpu_s']} s CPU): self time by package "
+            lines.append(f"S6 profile (main thread, {prof['main_thread_profiled_s']} s profiled): self time by package "
                          + ", ".join(f"{k} {v}" for k, v in list(prof["self_time_by_package_s"].items())[:8]))
             lines.append("  ours, by cumulative time:")
             lines.extend(f"    {r['cum_s']:7.3f} s  {r['calls']:>6}  {r['where']}" for r in prof["ours_cumulative"][:8])
@@ -626,6 +643,8 @@ def run_benchmark(config: Config) -> dict[str, Any]:
                 "config": {k: v for k, v in asdict(config).items() if k != "scenarios"},
                 "limit_s": round(config.limit(), 3),
                 "prefect_api": env.api_url,
+                "base": env.base,
+                "end": env.end.isoformat(),
                 "python": sys.version.split()[0],
                 "cpus": os.cpu_count(),
                 "load_average_at_start": [round(x, 2) for x in os.getloadavg()],

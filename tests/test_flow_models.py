@@ -9,7 +9,7 @@ import pytest
 
 from blocks.breaker import CircuitBreakerBlock
 from hedgeflow.schemas import RunResult
-from tests.fakes import FAKE_KEY, FakeServer, fake_model, fake_model_server  # noqa: F401 - fixtures
+from tests.fakes import FAKE_KEY, FakeServer, fake_data_server, fake_model, fake_model_server  # noqa: F401 - fixtures
 from tests.flowkit import cold_cache, prefect_server, run_flow  # noqa: F401 - fixtures
 
 END = dt.date(2025, 10, 8)
@@ -127,3 +127,24 @@ def test_a_401_fails_fast_without_retry_and_never_shows_the_key(
     assert fake_model.counters()["calls"] == 2  # one analyst call, one portfolio call: no retry
     out, err = capfd.readouterr()
     assert FAKE_KEY not in out + err + result.model_dump_json()
+
+
+def test_financialdatasets_provider_gives_the_offline_signals(
+    cold_cache: None, fake_data_server: FakeServer, monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    from flows.hedge_fund import hedge_fund
+    from tasks.fetch import provider_named
+
+    monkeypatch.setenv("FINANCIAL_DATASETS_BASE_URL", fake_data_server.url)
+    monkeypatch.setenv("FINANCIAL_DATASETS_API_KEY", FAKE_KEY)
+    provider_named.cache_clear()
+    offline = run_flow(hedge_fund, tickers=["AAPL", "NVDA"], end=END, persist=False)
+    live = run_flow(hedge_fund, tickers=["AAPL", "NVDA"], end=END, persist=False, data_provider="financialdatasets")
+    provider_named.cache_clear()
+    assert not live.errors and len(live.signals) == 38
+    pick = lambda r: [(s.analyst, s.ticker, s.signal, s.confidence) for s in r.signals]  # noqa: E731
+    assert pick(live) == pick(offline)
+    assert [o.model_dump() for o in live.orders] == [o.model_dump() for o in offline.orders]
+    out, err = capfd.readouterr()
+    assert FAKE_KEY not in out + err + live.model_dump_json()
