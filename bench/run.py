@@ -235,14 +235,20 @@ def _prefect_settings(api_url: str) -> Iterator[None]:
 # --------------------------------------------------------------------------- one run
 
 
-def _fresh_state(cold: bool) -> None:
-    """A closed breaker and an unspent retry budget; empty caches when ``cold``."""
+def _fresh_state(env: Env, cold: bool) -> None:
+    """A closed breaker and an unspent retry budget; empty caches when ``cold``.
+
+    ``CircuitBreakerBlock().breaker()`` is the process's one breaker for that
+    configuration (state included), so it is also reset for the fake model.
+    """
     from blocks.breaker import CircuitBreakerBlock
     from blocks.cache import MEMORY
+    from hedgeflow.llm import parse_model
     from tasks.caching import clear_cache
     from tasks.model_calls import BUDGET, use_breaker
 
-    use_breaker(CircuitBreakerBlock())
+    spec = parse_model(env.model_spec)
+    use_breaker(CircuitBreakerBlock.from_env()).reset((spec.provider, spec.model))
     BUDGET._spent.clear()
     if cold:
         clear_cache()
@@ -285,7 +291,7 @@ def _flow_run(env: Env, tickers_sets: list[list[str]], cold: bool) -> dict[str, 
     """One measured run: ``len(tickers_sets)`` flows at once (usually one)."""
     import asyncio
 
-    _fresh_state(cold)
+    _fresh_state(env, cold)
     model_before = env.model.counters()
     data_before = env.data.counters()
 

@@ -20,7 +20,7 @@ from hedgeflow.analysts.registry import resolve_analysts
 from hedgeflow.request import validate_request
 from hedgeflow.schemas import Portfolio, RunRequest, RunResult
 from tasks.decide import decide_orders, risk_limits
-from tasks.fetch import provider_named
+from tasks.fetch import available_tickers
 from tasks.model_calls import use_breaker
 from tasks.persist import persist_run_task
 from tasks.report import publish_artifacts, record_result
@@ -66,7 +66,7 @@ async def hedge_fund(
         tickers=tickers, start=start, end=end, analysts=analysts, model=model,
         portfolio=portfolio or Portfolio(), refresh=refresh,
     )
-    start, end = validate_request(request, provider_named(data_provider).tickers())
+    start, end = validate_request(request, await available_tickers(data_provider))
     if breaker_block:
         use_breaker(await CircuitBreakerBlock.aload(breaker_block))
     stages = Stages(provider=data_provider, start=start, end=end, refresh=refresh)

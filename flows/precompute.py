@@ -13,7 +13,7 @@ from flows.stages import Stages
 from hedgeflow.analysts.registry import resolve_analysts
 from hedgeflow.request import validate_request
 from hedgeflow.schemas import CacheStats, RunRequest
-from tasks.fetch import provider_named
+from tasks.fetch import available_tickers
 
 __all__ = ["precompute"]
 
@@ -31,7 +31,7 @@ async def precompute(
     """
     tickers = tickers or await PopularTickers.current()
     request = RunRequest(tickers=tickers, model=model)
-    available = provider_named(data_provider).tickers()
+    available = await available_tickers(data_provider)
     windows: dict[tuple[dt.date, dt.date], list[str]] = defaultdict(list)
     for ticker in request.tickers:  # each ticker's own default window, as `analyze --tickers T` resolves it
         windows[validate_request(RunRequest(tickers=[ticker], model=model), available)].append(ticker)

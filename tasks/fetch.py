@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from functools import cache
 from typing import Any, Literal
 
 from prefect import task
+from prefect.runtime import task_run
+from prefect.states import State
 
 from hedgeflow.data import DataProvider, get_provider
+from hedgeflow.errors import TransientDataError
 from hedgeflow.data.snapshot import (
     LINE_ITEM_HISTORY,
     METRICS_HISTORY,
@@ -16,10 +20,11 @@ from hedgeflow.data.snapshot import (
     assemble_snapshot,
     price_history_start,
 )
+from hedgeflow.retry import RETRY, retry_after
 from hedgeflow.schemas import Snapshot
 from tasks.threads import in_thread
 
-__all__ = ["DATASETS", "Dataset", "assemble_snapshot_task", "fetch_dataset", "provider_named"]
+__all__ = ["DATASETS", "Dataset", "assemble_snapshot_task", "available_tickers", "fetch_dataset", "provider_named"]
 
 Dataset = Literal["prices", "metrics", "line_items", "quarterly_line_items", "insider_trades", "news", "market_cap"]
 DATASETS: tuple[Dataset, ...] = (
@@ -56,9 +61,39 @@ def fetch(provider: DataProvider, dataset: Dataset, ticker: str, start: dt.date,
     return provider.get_market_cap(ticker, end)
 
 
-@task(name="fetch", task_run_name="fetch-{dataset}-{ticker}")
+def _transient(task: Any, run: Any, state: State[Any]) -> bool:
+    """retry_condition_fn: only 429, 5xx, timeouts and dropped connections are worth another try."""
+    return isinstance(state.data, TransientDataError)
+
+
+@task(
+    name="fetch",
+    task_run_name="fetch-{dataset}-{ticker}",
+    retries=RETRY.retries,
+    retry_delay_seconds=list(RETRY.delays_s),
+    retry_jitter_factor=RETRY.jitter_factor,
+    retry_condition_fn=_transient,
+)
 async def fetch_dataset(provider: str, dataset: Dataset, ticker: str, start: dt.date, end: dt.date) -> Any:
-    return await in_thread(fetch, provider_named(provider), dataset, ticker, start, end)
+    try:
+        return await in_thread(fetch, provider_named(provider), dataset, ticker, start, end)
+    except TransientDataError as exc:
+        attempt = max(1, task_run.run_count or 1)
+        if attempt <= RETRY.retries:  # honour Retry-After beyond the scheduled backoff
+            await asyncio.sleep(max(0.0, retry_after(exc) - RETRY.delays_s[min(attempt, len(RETRY.delays_s)) - 1]))
+        raise
+
+
+@task(
+    name="tickers",
+    retries=RETRY.retries,
+    retry_delay_seconds=list(RETRY.delays_s),
+    retry_jitter_factor=RETRY.jitter_factor,
+    retry_condition_fn=_transient,
+)
+async def available_tickers(provider: str) -> dict[str, tuple[dt.date, dt.date]]:
+    """What the provider has: checked before any other work."""
+    return await in_thread(provider_named(provider).tickers)
 
 
 @task(name="snapshot", task_run_name="snapshot-{ticker}")

@@ -123,7 +123,7 @@ async def ask_model(model: str, call: Callable[[ModelClient], T], fallback: Call
             permit.release()
         if _wants_retry(exc, client):
             attempt = max(1, task_run.run_count or 1)
-            scheduled = RETRY.delays_s[min(attempt - 1, len(RETRY.delays_s) - 1)]
+            scheduled = RETRY.delays_s[min(attempt, len(RETRY.delays_s)) - 1]
             await asyncio.sleep(max(0.0, retry_after(exc) - scheduled))  # honour Retry-After beyond the backoff
             raise
         return _degrade(fallback, f"{type(exc).__name__}: {exc}")

@@ -148,3 +148,41 @@ def test_financialdatasets_provider_gives_the_offline_signals(
     assert [o.model_dump() for o in live.orders] == [o.model_dump() for o in offline.orders]
     out, err = capfd.readouterr()
     assert FAKE_KEY not in out + err + live.model_dump_json()
+
+
+def test_transient_data_errors_are_retried(
+    cold_cache: None, fake_data_server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.hedge_fund import hedge_fund
+    from tasks.fetch import provider_named
+
+    monkeypatch.setenv("FINANCIAL_DATASETS_BASE_URL", fake_data_server.url)
+    monkeypatch.setenv("FINANCIAL_DATASETS_API_KEY", FAKE_KEY)
+    provider_named.cache_clear()
+    fake_data_server.reset()
+    fake_data_server.mode(next=["rate_limit", "server_error"])
+    result = run_flow(hedge_fund, tickers=["AAPL"], end=END, analysts=FEW[:2], persist=False,
+                      data_provider="financialdatasets")
+    provider_named.cache_clear()
+    assert not result.errors and len(result.signals) == 2
+    statuses = fake_data_server.counters()["by_status"]
+    assert statuses.get("429") == 1 and statuses.get("500") == 1
+
+
+def test_a_ticker_whose_data_fails_fails_alone(cold_cache: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows.hedge_fund import hedge_fund
+    from hedgeflow.data.offline import OfflineProvider
+    from hedgeflow.errors import DataUnavailableError
+    import tasks.fetch
+
+    class NoNvdaPrices(OfflineProvider):
+        def get_prices(self, ticker: str, start: dt.date, end: dt.date):  # type: ignore[no-untyped-def]
+            if ticker == "NVDA":
+                raise DataUnavailableError("no prices for NVDA from this source")
+            return super().get_prices(ticker, start, end)
+
+    monkeypatch.setattr(tasks.fetch, "provider_named", lambda name: NoNvdaPrices())
+    result = run_flow(hedge_fund, tickers=["AAPL", "NVDA"], end=END, analysts=FEW[:2], persist=False)
+    assert result.status == "partial"
+    assert "no prices for NVDA" in result.errors["NVDA"]
+    assert {s.ticker for s in result.signals} == {"AAPL"} and [o.ticker for o in result.orders] == ["AAPL"]
