@@ -15,6 +15,7 @@ from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 
 from blocks.breaker import CircuitBreakerBlock
+from blocks.database import HedgeflowDatabase
 from flows.stages import Stages
 from hedgeflow.analysts.registry import resolve_analysts
 from hedgeflow.request import validate_request
@@ -46,6 +47,7 @@ async def hedge_fund(
     data_provider: str = "offline",
     persist: bool = True,
     breaker_block: str | None = None,
+    database_block: str | None = None,
 ) -> RunResult:
     """Analyse ``tickers`` with the committee and decide orders.
 
@@ -60,6 +62,7 @@ async def hedge_fund(
         data_provider: offline (bundled data) or financialdatasets.
         breaker_block: Name of a saved Hedgeflow Circuit Breaker block; default from the environment.
         persist: Write the run, its signals and orders to the database (HEDGEFLOW_DATABASE_URL, default SQLite).
+        database_block: Name of a saved Hedgeflow Database block to write to instead.
     """
     started_at = dt.datetime.now(dt.timezone.utc)
     request = RunRequest(
@@ -78,12 +81,13 @@ async def hedge_fund(
     limits = await limits_run
     orders, pm_usage = await decide_orders(quote(signals), quote(limits), request.portfolio, request.model)
 
-    result = await record_result(
+    result = await record_result.with_options(result_storage=stages.backend.result_storage)(
         run_id=str(flow_run.id), request=request, start=start, end=end, started_at=started_at,
         signals=signals, limits=limits, orders=orders, errors=stages.errors, pm_usage=pm_usage,
         cache=stages.cache(),
     )
     await publish_artifacts(quote(result))
     if persist:
-        persist_run_task(quote(result))
+        database = await HedgeflowDatabase.aload(database_block) if database_block else None
+        persist_run_task(quote(result), database)
     return result

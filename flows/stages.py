@@ -16,6 +16,7 @@ from prefect.utilities.annotations import quote
 
 from hedgeflow.schemas import AgentSignal, CacheStats, Snapshot
 from tasks.analyst import analyst_signal
+from blocks.cache import CacheBackend
 from tasks.caching import cache_backend, cache_options, cache_stats
 from tasks.fetch import DATASETS, assemble_snapshot_task, fetch_dataset
 from tasks.progress import Progress
@@ -41,9 +42,10 @@ class Stages:
     refresh: bool = False
     cacheable: list[State[Any]] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
+    backend: CacheBackend = field(init=False)
 
     async def prepare(self) -> None:
-        backend = await cache_backend()
+        self.backend = backend = await cache_backend()
         if backend.notice:
             get_run_logger().warning(backend.notice)
         self._fetchers = {

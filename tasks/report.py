@@ -6,7 +6,8 @@ from typing import Any
 
 from prefect import task
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
-from prefect.cache_policies import NO_CACHE
+from prefect.context import TaskRunContext
+from prefect.runtime import flow_run
 
 from hedgeflow.report import orders_markdown, signal_rows, usage_rows
 from hedgeflow.results import build_result
@@ -15,8 +16,13 @@ from hedgeflow.schemas import RunResult
 __all__ = ["publish_artifacts", "record_result"]
 
 
-# persist_result: if the database is down later, the RunResult is still in Prefect's storage.
-@task(name="result", persist_result=True, cache_policy=NO_CACHE)
+def _per_flow_run(context: TaskRunContext | None, parameters: dict[str, Any]) -> str:
+    return f"run-{flow_run.id}-result"
+
+
+# Persisted under a key per flow run: if the database is down later, the RunResult is still in
+# Prefect's result storage, and a rerun of the same flow run finds it instead of recomputing.
+@task(name="result", persist_result=True, cache_key_fn=_per_flow_run)
 async def record_result(**parts: Any) -> RunResult:
     return build_result(**parts)
 
