@@ -119,7 +119,12 @@ def _cli(home: Path, *args: str, redis: str | None = None) -> subprocess.Popen[s
 
 
 def _result(process: subprocess.Popen[str]) -> dict[str, object]:
-    out, err = process.communicate(timeout=240)
+    try:
+        out, err = process.communicate(timeout=240)
+    except subprocess.TimeoutExpired:
+        process.kill()  # never leave a process behind
+        process.communicate()
+        raise
     assert process.returncode == 0, err[-3000:]
     return json.loads(out)  # type: ignore[no-any-return]
 
