@@ -23,7 +23,7 @@ from blocks.cache import MEMORY, CacheBackend, HedgeflowCache
 from hedgeflow.analysts.registry import load_analyst
 from hedgeflow.cache_rules import dataset_expiry, fingerprint
 from hedgeflow.paths import home
-from hedgeflow.schemas import CacheStats, Snapshot
+from hedgeflow.schemas import CacheStats
 
 __all__ = ["analyst_cache_key", "cache_backend", "cache_options", "cache_stats", "clear_cache", "fetch_cache_key"]
 
