@@ -47,9 +47,10 @@ __all__ = [
 
 TRADING_DAYS = 252
 NAN = float("nan")
+Floats = Sequence[float] | np.ndarray  # plain sequences or numpy arrays, oldest first
 
 
-def _arr(values: Sequence[float]) -> np.ndarray:
+def _arr(values: Floats) -> np.ndarray:
     return np.asarray(values, dtype=float)
 
 
@@ -74,7 +75,7 @@ def cagr(first: float | None, last: float | None, years: float) -> float:
     return float((last / first) ** (1.0 / years) - 1.0)
 
 
-def returns(closes: Sequence[float]) -> np.ndarray:
+def returns(closes: Floats) -> np.ndarray:
     """Simple daily returns r_t = p_t / p_{t-1} - 1 (one fewer than prices)."""
     prices = _arr(closes)
     if prices.size < 2:
@@ -82,7 +83,7 @@ def returns(closes: Sequence[float]) -> np.ndarray:
     return prices[1:] / prices[:-1] - 1.0
 
 
-def annualised_volatility(daily_returns: Sequence[float], periods: int = TRADING_DAYS) -> float:
+def annualised_volatility(daily_returns: Floats, periods: int = TRADING_DAYS) -> float:
     """Sample standard deviation (ddof=1) x sqrt(periods); nan under two returns."""
     r = _arr(daily_returns)
     if r.size < 2:
@@ -90,7 +91,7 @@ def annualised_volatility(daily_returns: Sequence[float], periods: int = TRADING
     return float(np.std(r, ddof=1) * math.sqrt(periods))
 
 
-def max_drawdown(closes: Sequence[float]) -> float:
+def max_drawdown(closes: Floats) -> float:
     """Worst fall from a running peak, min(p_t / max(p_<=t) - 1): 0 or negative; nan if empty."""
     prices = _arr(closes)
     if prices.size == 0:
@@ -99,7 +100,7 @@ def max_drawdown(closes: Sequence[float]) -> float:
     return float(np.min(prices / peaks - 1.0))
 
 
-def ema(values: Sequence[float], span: int) -> np.ndarray:
+def ema(values: Floats, span: int) -> np.ndarray:
     """Exponential moving average, alpha = 2 / (span + 1), seeded with the first value."""
     x = _arr(values)
     out = np.empty_like(x)
@@ -112,7 +113,7 @@ def ema(values: Sequence[float], span: int) -> np.ndarray:
     return out
 
 
-def rsi(closes: Sequence[float], period: int = 14) -> float:
+def rsi(closes: Floats, period: int = 14) -> float:
     """Wilder's relative strength index of the last bar, 100 - 100 / (1 + avg gain / avg loss)."""
     deltas = np.diff(_arr(closes))
     if deltas.size < period:
@@ -128,7 +129,7 @@ def rsi(closes: Sequence[float], period: int = 14) -> float:
     return float(100.0 - 100.0 / (1.0 + avg_gain / avg_loss))
 
 
-def adx(high: Sequence[float], low: Sequence[float], close: Sequence[float], period: int = 14) -> float:
+def adx(high: Floats, low: Floats, close: Floats, period: int = 14) -> float:
     """Wilder's average directional index of the last bar (0-100); nan under 2 x period bars."""
     h, l, c = _arr(high), _arr(low), _arr(close)
     if c.size < 2 * period + 1:
@@ -157,7 +158,7 @@ def adx(high: Sequence[float], low: Sequence[float], close: Sequence[float], per
     return float(adx_values[-1])
 
 
-def zscore(value: float, window: Sequence[float]) -> float:
+def zscore(value: float, window: Floats) -> float:
     """(value - mean(window)) / std(window, ddof=1); nan for a flat or short window."""
     w = _arr(window)
     if w.size < 2:
@@ -166,7 +167,7 @@ def zscore(value: float, window: Sequence[float]) -> float:
     return NAN if sd == 0 else float((value - w.mean()) / sd)
 
 
-def bollinger_position(closes: Sequence[float], window: int = 20, width: float = 2.0) -> float:
+def bollinger_position(closes: Floats, window: int = 20, width: float = 2.0) -> float:
     """Where the last close sits in its Bollinger band: 0 at the lower band, 1 at the upper."""
     c = _arr(closes)
     if c.size < window:
@@ -179,7 +180,7 @@ def bollinger_position(closes: Sequence[float], window: int = 20, width: float =
     return float((c[-1] - lower) / (upper - lower))
 
 
-def hurst_exponent(closes: Sequence[float], max_lag: int = 20) -> float:
+def hurst_exponent(closes: Floats, max_lag: int = 20) -> float:
     """Hurst exponent H from the scaling std(p_{t+lag} - p_t) ~ lag ** H of log prices.
 
     H < 0.5 mean-reverting, 0.5 random walk, > 0.5 trending; nan under 2 x max_lag prices.
@@ -196,7 +197,7 @@ def hurst_exponent(closes: Sequence[float], max_lag: int = 20) -> float:
     return float(slope)
 
 
-def skewness(values: Sequence[float]) -> float:
+def skewness(values: Floats) -> float:
     """Sample skewness E[(x - mu)^3] / sigma^3 (population moments); nan under 3 values."""
     x = _arr(values)
     if x.size < 3:
@@ -205,7 +206,7 @@ def skewness(values: Sequence[float]) -> float:
     return NAN if sd == 0 else float(np.mean((x - x.mean()) ** 3) / sd**3)
 
 
-def excess_kurtosis(values: Sequence[float]) -> float:
+def excess_kurtosis(values: Floats) -> float:
     """E[(x - mu)^4] / sigma^4 - 3: 0 for a normal distribution; nan under 4 values."""
     x = _arr(values)
     if x.size < 4:
@@ -214,7 +215,7 @@ def excess_kurtosis(values: Sequence[float]) -> float:
     return NAN if sd == 0 else float(np.mean((x - x.mean()) ** 4) / sd**4 - 3.0)
 
 
-def tail_ratio(values: Sequence[float]) -> float:
+def tail_ratio(values: Floats) -> float:
     """|95th percentile| / |5th percentile| of returns: above 1, the right tail is fatter."""
     x = _arr(values)
     if x.size < 20:
@@ -223,7 +224,7 @@ def tail_ratio(values: Sequence[float]) -> float:
     return NAN if low == 0 else float(abs(np.percentile(x, 95)) / low)
 
 
-def beta(asset_returns: Sequence[float], market_returns: Sequence[float]) -> float:
+def beta(asset_returns: Floats, market_returns: Floats) -> float:
     """cov(asset, market) / var(market) over the common tail; nan under 20 pairs."""
     a, m = _arr(asset_returns), _arr(market_returns)
     n = min(a.size, m.size)
@@ -288,7 +289,7 @@ def capm_cost_of_equity(risk_free: float, beta_value: float, equity_risk_premium
     return risk_free + b * equity_risk_premium
 
 
-def coefficient_of_variation(values: Sequence[float]) -> float:
+def coefficient_of_variation(values: Floats) -> float:
     """Dispersion relative to level, std(x, ddof=1) / |mean(x)|: 0 for a constant series.
 
     Used as a stability measure of margins and returns (lower is steadier);
@@ -353,7 +354,7 @@ def multiple_implied_equity_value(
     return target_multiple / current_multiple * enterprise_value - (enterprise_value - market_cap)
 
 
-def weighted_mean(values: Sequence[float | None], weights: Sequence[float]) -> float:
+def weighted_mean(values: Sequence[float | None], weights: Floats) -> float:
     """sum(w_i x_i) / sum(w_i) over the pairs whose value is finite; nan when none is, or all weights are 0."""
     pairs = [(float(v), float(w)) for v, w in zip(values, weights) if v is not None and math.isfinite(v)]
     total = sum(w for _, w in pairs)
@@ -362,7 +363,7 @@ def weighted_mean(values: Sequence[float | None], weights: Sequence[float]) -> f
     return sum(v * w for v, w in pairs) / total
 
 
-def trailing_return(closes: Sequence[float], sessions: int) -> float:
+def trailing_return(closes: Floats, sessions: int) -> float:
     """Simple return over the last ``sessions`` bars, p_T / p_{T-sessions} - 1; nan without enough prices."""
     prices = _arr(closes)
     if sessions <= 0 or prices.size <= sessions or prices[-1 - sessions] <= 0:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from typing import Literal
 
 from hedgeflow.schemas import (
     AgentSignal,
@@ -39,6 +40,7 @@ def build_result(
     if pm_usage is not None and pm_usage.calls:
         by_analyst["portfolio_manager"] = pm_usage
     total = sum(by_analyst.values(), ModelUsage())
+    status: Literal["completed", "degraded", "partial", "failed"]
     if errors and len(errors) >= len(request.tickers):
         status = "failed"
     elif errors:

@@ -7,8 +7,15 @@ the rules client nothing is called: the rules answer is returned as is.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from hedgeflow.llm.client import ModelClient
-from hedgeflow.llm.prompts import AnalystAnswer, PortfolioAnswer, analyst_request, portfolio_request
+from hedgeflow.llm.prompts import (
+    AnalystAnswer,
+    PortfolioAnswer,
+    analyst_request,
+    portfolio_request,
+)
 from hedgeflow.schemas import AgentSignal, Analysis, ModelUsage, Order
 
 __all__ = ["clamp_orders", "model_label", "model_orders", "model_signal"]
@@ -42,7 +49,7 @@ def model_signal(client: ModelClient, spec_persona: str, analysis: Analysis, rul
 def model_orders(
     client: ModelClient,
     signals: list[AgentSignal],
-    allowed: dict[str, dict[str, int]],
+    allowed: Mapping[str, Mapping[str, int]],
     prices: dict[str, float],
     rules_orders: list[Order] | None = None,
 ) -> tuple[list[Order], ModelUsage]:
@@ -61,7 +68,7 @@ def model_orders(
     return clamp_orders([d.model_dump() for d in reply.output.decisions], allowed), reply.usage
 
 
-def clamp_orders(decisions: list[dict[str, object]], allowed: dict[str, dict[str, int]]) -> list[Order]:
+def clamp_orders(decisions: list[dict[str, object]], allowed: Mapping[str, Mapping[str, int]]) -> list[Order]:
     """One Order per allowed ticker: quantity capped by its limit, anything not allowed becomes hold 0."""
     by_ticker = {str(d.get("ticker", "")).upper(): d for d in decisions}
     orders: list[Order] = []

@@ -9,6 +9,7 @@ lines: the model sees the rules model's view, and fakes can echo it.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator, model_validator
@@ -138,7 +139,7 @@ def analyst_request(spec_persona: str, analyst_key: str, analysis: Analysis, rul
 
 def portfolio_request(
     signals: list[AgentSignal],
-    allowed: dict[str, dict[str, int]],
+    allowed: Mapping[str, Mapping[str, int]],
     prices: dict[str, float],
     rules_orders: list[Order] | None = None,
 ) -> ModelRequest:
