@@ -20,11 +20,12 @@ from flows.stages import Stages
 from hedgeflow.analysts.registry import resolve_analysts
 from hedgeflow.request import validate_request
 from hedgeflow.schemas import Portfolio, RunRequest, RunResult
-from tasks.decide import decide_orders, risk_limits
+from tasks.decide import risk_limits
 from tasks.fetch import available_tickers
 from tasks.model_calls import use_breaker
 from tasks.persist import persist_run_task
 from tasks.report import publish_artifacts, record_result
+from tasks.threads import in_thread
 
 __all__ = ["hedge_fund", "run_name"]
 
@@ -79,7 +80,7 @@ async def hedge_fund(
     limits_run = asyncio.create_task(risk_limits(quote(snapshots), request.portfolio))
     signals = await stages.committee(snapshots, resolve_analysts(request.analysts), request.model)
     limits = await limits_run
-    orders, pm_usage = await decide_orders(quote(signals), quote(limits), request.portfolio, request.model)
+    orders, pm_usage = await stages.decide(quote(signals), quote(limits), request.portfolio, request.model)
 
     result = await record_result.with_options(result_storage=stages.backend.result_storage)(
         run_id=str(flow_run.id), request=request, start=start, end=end, started_at=started_at,
@@ -89,5 +90,5 @@ async def hedge_fund(
     await publish_artifacts(quote(result))
     if persist:
         database = await HedgeflowDatabase.aload(database_block) if database_block else None
-        persist_run_task(quote(result), database)
+        await in_thread(persist_run_task, quote(result), database)  # sync driver: keep the loop free
     return result

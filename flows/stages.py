@@ -18,6 +18,7 @@ from hedgeflow.schemas import AgentSignal, CacheStats, Snapshot
 from tasks.analyst import analyst_signal
 from blocks.cache import CacheBackend
 from tasks.caching import cache_backend, cache_options, cache_stats
+from tasks.decide import decide_orders
 from tasks.fetch import DATASETS, assemble_snapshot_task, fetch_dataset
 from tasks.progress import Progress
 
@@ -53,6 +54,7 @@ class Stages:
             for ds in DATASETS
         }
         self._analyst = analyst_signal.with_options(**cache_options("analyst", backend, self.refresh))
+        self.decide = decide_orders.with_options(**cache_options("portfolio", backend, self.refresh))
 
     async def _snapshot(self, ticker: str) -> Snapshot | None:
         states = await asyncio.gather(

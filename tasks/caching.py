@@ -25,7 +25,7 @@ from hedgeflow.cache_rules import dataset_expiry, fingerprint
 from hedgeflow.paths import home
 from hedgeflow.schemas import CacheStats
 
-__all__ = ["analyst_cache_key", "cache_backend", "cache_options", "cache_stats", "clear_cache", "fetch_cache_key"]
+__all__ = ["analyst_cache_key", "cache_backend", "cache_options", "portfolio_cache_key", "cache_stats", "clear_cache", "fetch_cache_key"]
 
 
 def _digest(*parts: object) -> str:
@@ -73,6 +73,18 @@ async def cache_backend() -> CacheBackend:
     return backend
 
 
+def portfolio_cache_key(context: TaskRunContext | None, parameters: dict[str, Any]) -> str:
+    """(signals, limits, portfolio, model): the same committee and book give the same decision."""
+    def unwrap(value: Any) -> Any:
+        return value.unquote() if isinstance(value, quote) else value
+
+    signals = [s.model_dump(mode="json", exclude={"elapsed_s", "usage"}) for s in unwrap(parameters["signals"])]
+    limits = [lim.model_dump(mode="json") for lim in unwrap(parameters["limits"])]
+    book = unwrap(parameters["portfolio"]).model_dump(mode="json")
+    tickers = "-".join(sorted({s["ticker"] for s in signals})) or "none"
+    return f"{tickers[:80]}-portfolio-{_digest(signals, limits, book, parameters['model'])}"
+
+
 def _policy(fn: Any, backend: CacheBackend) -> CachePolicy:
     return CacheKeyFnPolicy(cache_key_fn=fn).configure(
         key_storage=backend.key_storage, lock_manager=backend.lock_manager, isolation_level="SERIALIZABLE"
@@ -82,7 +94,7 @@ def _policy(fn: Any, backend: CacheBackend) -> CachePolicy:
 def cache_options(kind: str, backend: CacheBackend, refresh: bool, dataset: str | None = None,
                   end: dt.date | None = None) -> dict[str, Any]:
     """Task options for ``with_options``: policy, storage, expiry and refresh."""
-    fn = fetch_cache_key if kind == "fetch" else analyst_cache_key
+    fn = {"fetch": fetch_cache_key, "analyst": analyst_cache_key, "portfolio": portfolio_cache_key}[kind]
     options: dict[str, Any] = {
         "cache_policy": _policy(fn, backend),
         "result_storage": backend.result_storage,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from functools import cache
 from typing import Any, Literal
 
@@ -24,7 +25,7 @@ from hedgeflow.retry import RETRY, retry_after
 from hedgeflow.schemas import Snapshot
 from tasks.threads import in_thread
 
-__all__ = ["DATASETS", "Dataset", "assemble_snapshot_task", "available_tickers", "fetch_dataset", "provider_named"]
+__all__ = ["DATASETS", "Dataset", "assemble_snapshot_task", "available_tickers", "fetch_dataset", "provider_named", "reset_providers"]
 
 Dataset = Literal["prices", "metrics", "line_items", "quarterly_line_items", "insider_trades", "news", "market_cap"]
 DATASETS: tuple[Dataset, ...] = (
@@ -36,6 +37,10 @@ DATASETS: tuple[Dataset, ...] = (
     "news",
     "market_cap",
 )
+
+
+TICKER_LIST_TTL_S = 300.0
+_TICKERS: dict[str, tuple[float, dict[str, tuple[dt.date, dt.date]]]] = {}
 
 
 @cache
@@ -84,6 +89,12 @@ async def fetch_dataset(provider: str, dataset: Dataset, ticker: str, start: dt.
         raise
 
 
+def reset_providers() -> None:
+    """Forget providers and ticker lists (after their configuration changed)."""
+    provider_named.cache_clear()
+    _TICKERS.clear()
+
+
 @task(
     name="tickers",
     retries=RETRY.retries,
@@ -92,8 +103,12 @@ async def fetch_dataset(provider: str, dataset: Dataset, ticker: str, start: dt.
     retry_condition_fn=_transient,
 )
 async def available_tickers(provider: str) -> dict[str, tuple[dt.date, dt.date]]:
-    """What the provider has: checked before any other work."""
-    return await in_thread(provider_named(provider).tickers)
+    """What the provider has: checked before any other work, asked at most every few minutes."""
+    now = time.monotonic()
+    known = _TICKERS.get(provider)
+    if known is None or now - known[0] > TICKER_LIST_TTL_S:
+        known = _TICKERS[provider] = (now, await in_thread(provider_named(provider).tickers))
+    return known[1]
 
 
 @task(name="snapshot", task_run_name="snapshot-{ticker}")

@@ -134,14 +134,14 @@ def test_financialdatasets_provider_gives_the_offline_signals(
     capfd: pytest.CaptureFixture[str],
 ) -> None:
     from flows.hedge_fund import hedge_fund
-    from tasks.fetch import provider_named
+    from tasks.fetch import reset_providers
 
     monkeypatch.setenv("FINANCIAL_DATASETS_BASE_URL", fake_data_server.url)
     monkeypatch.setenv("FINANCIAL_DATASETS_API_KEY", FAKE_KEY)
-    provider_named.cache_clear()
+    reset_providers()
     offline = run_flow(hedge_fund, tickers=["AAPL", "NVDA"], end=END, persist=False)
     live = run_flow(hedge_fund, tickers=["AAPL", "NVDA"], end=END, persist=False, data_provider="financialdatasets")
-    provider_named.cache_clear()
+    reset_providers()
     assert not live.errors and len(live.signals) == 38
     pick = lambda r: [(s.analyst, s.ticker, s.signal, s.confidence) for s in r.signals]  # noqa: E731
     assert pick(live) == pick(offline)
@@ -154,16 +154,16 @@ def test_transient_data_errors_are_retried(
     cold_cache: None, fake_data_server: FakeServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from flows.hedge_fund import hedge_fund
-    from tasks.fetch import provider_named
+    from tasks.fetch import reset_providers
 
     monkeypatch.setenv("FINANCIAL_DATASETS_BASE_URL", fake_data_server.url)
     monkeypatch.setenv("FINANCIAL_DATASETS_API_KEY", FAKE_KEY)
-    provider_named.cache_clear()
+    reset_providers()
     fake_data_server.reset()
     fake_data_server.mode(next=["rate_limit", "server_error"])
     result = run_flow(hedge_fund, tickers=["AAPL"], end=END, analysts=FEW[:2], persist=False,
                       data_provider="financialdatasets")
-    provider_named.cache_clear()
+    reset_providers()
     assert not result.errors and len(result.signals) == 2
     statuses = fake_data_server.counters()["by_status"]
     assert statuses.get("429") == 1 and statuses.get("500") == 1

@@ -55,11 +55,15 @@ def test_a_database_that_stays_down_fails_the_run_and_keeps_the_result(cold_cach
 
     async def kept() -> RunResult:
         async with get_client() as client:
-            runs = await client.read_task_runs(
-                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
-            )
-            (record,) = [r for r in runs if r.name.startswith("result")]
-            return await record.state.result()  # type: ignore[union-attr, no-any-return]
+            for _ in range(50):  # task runs reach the server as events: wait for them
+                runs = await client.read_task_runs(
+                    flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
+                )
+                found = [r for r in runs if r.name.startswith("result") and r.state and r.state.is_completed()]
+                if found:
+                    return await found[0].state.result()  # type: ignore[union-attr, no-any-return]
+                await asyncio.sleep(0.2)
+        raise AssertionError("the result task run never reached the server")
 
     result = asyncio.run(kept())
     assert result.run_id == str(state.state_details.flow_run_id) and len(result.signals) == 2
