@@ -46,6 +46,10 @@ class CircuitBreakerBlock(Block):
 
     failure_threshold: int = Field(default=5, ge=1, description="Counted failures within the window that open the breaker.")
     failure_window_s: float = Field(default=30.0, gt=0, description="Seconds over which failures are counted.")
+    failure_rate: float = Field(
+        default=0.5, ge=0, le=1,
+        description="Share of the calls in the window that must have failed too (0: the threshold alone).",
+    )
     open_timeout_s: float = Field(default=10.0, ge=0, description="Seconds the breaker stays open before it admits probes.")
     half_open_probes: int = Field(
         default=1, ge=1, description="Calls admitted at once while half-open; this many successes close the breaker."
@@ -71,6 +75,7 @@ class CircuitBreakerBlock(Block):
         return BreakerSettings(
             failure_threshold=self.failure_threshold,
             failure_window_s=self.failure_window_s,
+            failure_rate=self.failure_rate,
             open_timeout_s=self.open_timeout_s,
             half_open_probes=self.half_open_probes,
             probe_timeout_s=self.probe_timeout_s,

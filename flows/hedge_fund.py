@@ -80,7 +80,7 @@ async def hedge_fund(
     limits_run = asyncio.create_task(risk_limits(quote(snapshots), request.portfolio))
     signals = await stages.committee(snapshots, resolve_analysts(request.analysts), request.model)
     limits = await limits_run
-    orders, pm_usage = await stages.decide(quote(signals), quote(limits), request.portfolio, request.model)
+    orders, pm_usage = await stages.decide_orders(signals, limits, request.portfolio, request.model)
 
     result = await record_result.with_options(result_storage=stages.backend.result_storage)(
         run_id=str(flow_run.id), request=request, start=start, end=end, started_at=started_at,

@@ -14,7 +14,7 @@ from prefect import get_run_logger
 from prefect.states import State
 from prefect.utilities.annotations import quote
 
-from hedgeflow.schemas import AgentSignal, CacheStats, Snapshot
+from hedgeflow.schemas import AgentSignal, CacheStats, ModelUsage, Order, Portfolio, PositionLimit, Snapshot
 from tasks.analyst import analyst_signal
 from blocks.cache import CacheBackend
 from tasks.caching import cache_backend, cache_options, cache_stats
@@ -26,10 +26,12 @@ __all__ = ["Stages", "outcome"]
 
 
 async def outcome(state: State[Any]) -> tuple[Any, str | None]:
-    """(result, None) for a completed task run, (None, why) otherwise."""
+    """(result, None) for a completed task run, or a failed one's fallback; (None, why) otherwise."""
     if state.is_completed():
         return await state.result(), None
     error = await state.result(raise_on_failure=False)
+    if (fallback := getattr(error, "fallback", None)) is not None:
+        return fallback, None
     return None, f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else str(state.message)
 
 
@@ -102,6 +104,15 @@ class Stages:
             else:
                 signals.append(signal)
         return signals
+
+    async def decide_orders(
+        self, signals: list[AgentSignal], limits: list[PositionLimit], portfolio: Portfolio, model: str
+    ) -> tuple[list[Order], ModelUsage]:
+        state = await self.decide(quote(signals), quote(limits), portfolio, model, return_state=True)
+        decision, why = await outcome(state)
+        if why:
+            raise RuntimeError(f"the portfolio manager failed: {why}")
+        return decision  # type: ignore[no-any-return]
 
     def cache(self) -> CacheStats:
         return cache_stats(self.cacheable)

@@ -125,6 +125,9 @@ async def ask_model(model: str, call: Callable[[ModelClient], T], fallback: Call
             attempt = max(1, task_run.run_count or 1)
             scheduled = RETRY.delays_s[min(attempt, len(RETRY.delays_s)) - 1]
             await asyncio.sleep(max(0.0, retry_after(exc) - scheduled))  # honour Retry-After beyond the backoff
+            # If Prefect declines the retry after all (the breaker opened meanwhile), the flow
+            # takes this fallback from the failed state instead of losing the answer.
+            exc.fallback = fallback(f"{type(exc).__name__}: {exc} (no retry: the breaker opened)")  # type: ignore[attr-defined]
             raise
         return _degrade(fallback, f"{type(exc).__name__}: {exc}")
     permit.success()

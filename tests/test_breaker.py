@@ -280,3 +280,25 @@ def test_an_unreachable_redis_gives_an_in_process_breaker(caplog: pytest.LogCapt
     block = CircuitBreakerBlock(redis_url=SecretStr("redis://127.0.0.1:1"), failure_threshold=7)
     assert isinstance(block.breaker().store, MemoryStore)
     assert "in this process only" in caplog.text and not isinstance(block.breaker().store, RedisStore)
+
+
+def test_a_burst_with_a_few_faults_stays_closed_and_an_outage_opens(clock: Clock) -> None:
+    """38 calls in flight at once: 8 transient faults (21%) are not an outage; 19 (50%) are."""
+    breaker, _ = make(clock, failure_threshold=5, failure_window_s=30, failure_rate=0.5)
+    permits = [breaker.acquire(KEY) for _ in range(38)]
+    for permit in permits[:8]:
+        permit.failure("500")
+    assert breaker.state(KEY).state == "closed"
+    for permit in permits[8:18]:
+        permit.failure("500")
+    assert breaker.state(KEY).state == "closed"  # 18 of 38
+    permits[18].failure("500")
+    assert breaker.state(KEY).state == "open"  # 19 of 38
+
+
+def test_rate_zero_means_the_threshold_alone(clock: Clock) -> None:
+    breaker, _ = make(clock, failure_threshold=5, failure_window_s=30, failure_rate=0.0)
+    permits = [breaker.acquire(KEY) for _ in range(38)]
+    for permit in permits[:5]:
+        permit.failure("500")
+    assert breaker.state(KEY).state == "open"

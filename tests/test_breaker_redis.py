@@ -250,3 +250,14 @@ def test_the_block_with_redis_shares_state_between_its_breakers(redis_url: str, 
         assert other.state(key).state == "open"
     finally:
         block.breaker().reset(key)
+
+
+@pytest.mark.redis
+def test_a_burst_with_a_few_faults_stays_closed_on_redis(redis_url: str, prefix: str) -> None:
+    breaker, _ = make(redis_url, prefix, failure_threshold=5, failure_rate=0.5)
+    permits = [breaker.acquire(KEY) for _ in range(38)]
+    for permit in permits[:18]:
+        permit.failure("500")
+    assert breaker.state(KEY).state == "closed"  # 18 of 38 calls failed
+    permits[18].failure("500")
+    assert breaker.state(KEY).state == "open"  # 19 of 38

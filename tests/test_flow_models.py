@@ -186,3 +186,22 @@ def test_a_ticker_whose_data_fails_fails_alone(cold_cache: None, monkeypatch: py
     assert result.status == "partial"
     assert "no prices for NVDA" in result.errors["NVDA"]
     assert {s.ticker for s in result.signals} == {"AAPL"} and [o.ticker for o in result.orders] == ["AAPL"]
+
+
+def test_twenty_percent_transient_faults_keep_the_signals_from_the_model(
+    cold_cache: None, fake_model: FakeServer, breaker_block: CircuitBreakerBlock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.hedge_fund import hedge_fund
+    from hedgeflow.llm.client import clear_client_cache
+    from tasks import model_calls
+
+    monkeypatch.setenv("HEDGEFLOW_MODEL_TIMEOUT_S", "1")  # the fake hangs 3 s on a timeout fault
+    clear_client_cache()
+    model_calls._CLIENTS.clear()
+    fake_model.mode(fault_rate=0.2)
+    result = run_flow(hedge_fund, tickers=["AAPL", "NVDA"], end=END, model=_model(fake_model), persist=False)
+    fake_model.mode(fault_rate=0.0)
+    model_calls._CLIENTS.clear()
+    assert len(result.signals) == 38 and not result.errors
+    assert sum(s.source == "model" for s in result.signals) >= 37
+    assert fake_model.counters()["calls"] > 39  # faults happened and were retried

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import deque
+
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +27,7 @@ class _Entry:
     opened_at: float | None = None
     successes: int = 0
     failures: list[float] = field(default_factory=list)
+    calls: deque[float] = field(default_factory=deque)  # admissions while closed, for the failure rate
     probes: dict[str, float] = field(default_factory=dict)  # token -> deadline
 
 
@@ -40,6 +43,12 @@ class MemoryStore:
         with self._lock:
             entry = self._entries.get(key)
             if entry is None or entry.state == "closed":
+                if settings.failure_rate > 0:
+                    entry = self._entries.setdefault(key, _Entry())
+                    now = self._clock()
+                    entry.calls.append(now)
+                    while entry.calls and entry.calls[0] <= now - settings.failure_window_s:
+                        entry.calls.popleft()
                 return Admission(True, "closed")
             now, old = self._clock(), None
             if entry.state == "open":
@@ -67,8 +76,9 @@ class MemoryStore:
             if entry.state != "closed":  # a call admitted before the breaker opened: already counted enough
                 return Outcome(entry.state, at_s=now)
             entry.failures = [t for t in entry.failures if t > now - settings.failure_window_s] + [now]
-            if len(entry.failures) >= settings.failure_threshold:
-                entry.state, entry.opened_at = "open", now
+            calls = sum(1 for t in entry.calls if t > now - settings.failure_window_s)
+            if len(entry.failures) >= max(settings.failure_threshold, settings.failure_rate * calls):
+                entry.state, entry.opened_at, entry.calls = "open", now, deque()
                 return Outcome("open", "closed", len(entry.failures), now)
             return Outcome("closed", count=len(entry.failures), at_s=now)
 

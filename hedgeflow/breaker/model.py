@@ -48,6 +48,9 @@ class BreakerSettings(BaseModel):
 
     failure_threshold: int = Field(default=5, ge=1)
     failure_window_s: float = Field(default=30.0, gt=0)
+    # ...and at least this share of the calls made in the window failed: a burst of calls in
+    # flight at once with a few transient faults must not open it, a real outage does.
+    failure_rate: float = Field(default=0.5, ge=0.0, le=1.0)
     open_timeout_s: float = Field(default=10.0, ge=0)
     half_open_probes: int = Field(default=1, ge=1)
     successes_to_close: int = Field(default=1, ge=1)  # defaults to half_open_probes

@@ -19,7 +19,14 @@ __all__ = ["RedisStore"]
 # Times are the server's (TIME), in integer ms, so processes with skewed clocks agree.
 _NOW = "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) "
 _ACQUIRE = """local st = redis.call('HMGET', KEYS[1], 'state', 'opened_at')
-if not st[1] then return {1, 'closed', 0, '', 0} end
+if not st[1] then
+  if ARGV[5] ~= '0' then
+""" + _NOW + """    redis.call('ZADD', KEYS[4], now, ARGV[4])
+    redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - tonumber(ARGV[5]))
+    redis.call('PEXPIRE', KEYS[4], ARGV[5])
+  end
+  return {1, 'closed', 0, '', 0}
+end
 """ + _NOW + """local old = ''
 if st[1] == 'open' then
   local wait = tonumber(st[2]) + tonumber(ARGV[1]) - now
@@ -51,13 +58,15 @@ redis.call('ZADD', KEYS[2], now, ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[4]))
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
 local n = redis.call('ZCARD', KEYS[2])
-if n < tonumber(ARGV[3]) then return {'closed', '', n, now} end
+local calls = redis.call('ZCOUNT', KEYS[4], '(' .. (now - tonumber(ARGV[4])), '+inf')
+if n < tonumber(ARGV[3]) or n < tonumber(ARGV[5]) * calls then return {'closed', '', n, now} end
 redis.call('HSET', KEYS[1], 'state', 'open', 'opened_at', now, 'successes', 0)
+redis.call('DEL', KEYS[4])
 return {'open', 'closed', n, now}"""
 _SUCCESS = _NOW + "local state = redis.call('HGET', KEYS[1], 'state') or 'closed'\n" + _TAKE_PROBE + """\
 local n = redis.call('HINCRBY', KEYS[1], 'successes', 1)
 if n < tonumber(ARGV[2]) then return {'half_open', '', n, now} end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
 return {'closed', 'half_open', n, now}"""
 _SNAPSHOT = _NOW + """local st = redis.call('HMGET', KEYS[1], 'state', 'opened_at')
 local failures = redis.call('ZCOUNT', KEYS[2], '(' .. (now - tonumber(ARGV[1])), '+inf')
@@ -94,7 +103,7 @@ class RedisStore:
 
     def keys(self, key: BreakerKey) -> list[str]:
         base = f"{self.prefix}:{key.provider}:{key.model}"
-        return [f"{base}:state", f"{base}:failures", f"{base}:probes"]
+        return [f"{base}:state", f"{base}:failures", f"{base}:probes", f"{base}:calls"]
 
     def _run(self, name: str, key: BreakerKey, args: list[Any]) -> list[Any] | None:
         try:
@@ -108,8 +117,9 @@ class RedisStore:
             return None
 
     def acquire(self, key: BreakerKey, settings: BreakerSettings, token: str) -> Admission:
+        window = _ms(settings.failure_window_s) if settings.failure_rate > 0 else 0
         reply = self._run("acquire", key, [_ms(settings.open_timeout_s), settings.half_open_probes,
-                                           _ms(settings.probe_timeout_s), token])
+                                           _ms(settings.probe_timeout_s), token, window])
         if reply is None:
             return Admission(True, "closed")
         admitted, state, wait_ms, old, now_ms = reply
@@ -123,7 +133,8 @@ class RedisStore:
         return Outcome(_text(state), _text(old) or None, int(count), int(now_ms) / 1000)  # type: ignore[arg-type]
 
     def failure(self, key: BreakerKey, settings: BreakerSettings, token: str, probe: bool) -> Outcome:
-        args = [token, "1" if probe else "0", settings.failure_threshold, _ms(settings.failure_window_s)]
+        args = [token, "1" if probe else "0", settings.failure_threshold, _ms(settings.failure_window_s),
+                settings.failure_rate]
         return self._outcome(self._run("failure", key, args))
 
     def success(self, key: BreakerKey, settings: BreakerSettings, token: str) -> Outcome:

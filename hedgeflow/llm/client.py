@@ -79,7 +79,9 @@ class ModelConfig(BaseModel):
     model: str = "rules"
     base_url: str | None = None
     connect_timeout_s: float = Field(default=5.0, gt=0)
-    read_timeout_s: float = Field(default=60.0, gt=0)
+    read_timeout_s: float = Field(  # HEDGEFLOW_MODEL_TIMEOUT_S: a hung call costs this before its retry
+        default_factory=lambda: float(os.environ.get("HEDGEFLOW_MODEL_TIMEOUT_S", "60")), gt=0
+    )
 
     @property
     def label(self) -> str:
