@@ -163,6 +163,8 @@ def _prepare_environment(base: str, redis: str | None) -> None:
     else:
         os.environ.pop("HEDGEFLOW_REDIS_URL", None)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # Three times the fake's 2 s latency: a hung call costs this before its retry (the SDK default is 60 s).
+    os.environ.setdefault("HEDGEFLOW_MODEL_TIMEOUT_S", "6")
     if "prefect" not in sys.modules:
         os.environ["PREFECT_HOME"] = os.path.join(base, "prefect-home")  # client-side result storage
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")

@@ -8,7 +8,6 @@ the results would overwrite each other).
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import socket
 import threading
@@ -19,12 +18,11 @@ from urllib.parse import urlparse
 
 from prefect.blocks.core import Block
 from prefect.filesystems import LocalFileSystem, WritableFileSystem
-from prefect.locking.filesystem import FileSystemLockManager
 from prefect.locking.protocol import LockManager
 from pydantic import Field, SecretStr
 from prefect_redis import RedisDatabase
-from prefect_redis.locking import RedisLockManager
 
+from blocks.locking import AtomicFileLockManager, ExpiringRedisLockManager
 from hedgeflow.paths import home
 
 __all__ = ["CacheBackend", "HedgeflowCache", "TieredResultStorage", "redis_problem"]
@@ -133,81 +131,6 @@ class TieredResultStorage(WritableFileSystem):
         raise NotImplementedError("result storage only")
 
 
-LOCK_HOLD_S = 300.0  # a crashed holder's lock expires: longer than any model call with its retries
-
-
-class _Expiring:
-    """Gives every lock a hold timeout; Prefect's engine asks for none, so a crashed holder would block forever."""
-
-    def acquire_lock(self, key: str, holder: str, acquire_timeout: float | None = None,
-                     hold_timeout: float | None = None) -> bool:
-        return super().acquire_lock(key, holder, acquire_timeout, hold_timeout or LOCK_HOLD_S)  # type: ignore[misc]
-
-    async def aacquire_lock(self, key: str, holder: str, acquire_timeout: float | None = None,
-                            hold_timeout: float | None = None) -> bool:
-        return await super().aacquire_lock(key, holder, acquire_timeout, hold_timeout or LOCK_HOLD_S)  # type: ignore[misc]
-
-
-class ExpiringRedisLockManager(_Expiring, RedisLockManager):
-    """prefect-redis's lock manager with expiring locks, released correctly from async runs.
-
-    Prefect's async transaction releases with the sync ``release_lock``; for a
-    lock taken by ``aacquire_lock`` prefect-redis 0.3.0 then creates a
-    coroutine it never awaits, and the lock stays until it expires. Release
-    such a lock through the sync client with the same token instead.
-    """
-
-    def release_lock(self, key: str, holder: str) -> None:
-        from redis.asyncio.lock import Lock as AsyncLock
-        from redis.exceptions import LockError
-        from redis.lock import Lock
-
-        name = self._lock_name_for_key(key)
-        lock = self._locks.get(name)
-        if isinstance(lock, AsyncLock) and self.is_lock_holder(key, holder):
-            sync = Lock(self.client, name, thread_local=False)
-            sync.local.token = lock.local.token
-            try:
-                sync.release()
-            except LockError:
-                pass  # expired meanwhile: nothing left to release
-            self._locks.pop(name, None)
-            return
-        super().release_lock(key, holder)
-
-
-class ExpiringFileLockManager(_Expiring, FileSystemLockManager):
-    """Prefect's file lock manager with expiring locks: the embedded default's cross-process isolation.
-
-    Prefect creates a lock file and writes its holder in a second step, so
-    another process can read it empty. Such a file means "locked, holder being
-    written": it counts as held, expiring a few seconds after it was created
-    (long enough for the writer, short if the writer died in between).
-    """
-
-    HALF_WRITTEN_S = 5.0
-
-    def _half_written(self, key: str) -> Any:
-        path = self._lock_path_for_key(key)
-        try:
-            created = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc)
-        except FileNotFoundError:
-            return None
-        return {"holder": "", "path": path, "expiration": created + dt.timedelta(seconds=self.HALF_WRITTEN_S)}
-
-    def _get_lock_info(self, key: str, use_cache: bool = True) -> Any:
-        try:
-            return super()._get_lock_info(key, use_cache)
-        except ValueError:
-            return self._half_written(key)
-
-    async def _aget_lock_info(self, key: str, use_cache: bool = True) -> Any:
-        try:
-            return await super()._aget_lock_info(key, use_cache)
-        except ValueError:
-            return self._half_written(key)
-
-
 def redis_problem(url: str, timeout_s: float = 1.0) -> str | None:
     """None when Redis answers at ``url`` within the timeout; otherwise why not (never the password)."""
     parsed = urlparse(url)
@@ -276,7 +199,7 @@ class HedgeflowCache(Block):
         return CacheBackend(
             result_storage=TieredResultStorage(local_path=str(path)),
             key_storage=None,
-            lock_manager=ExpiringFileLockManager(lock_files_directory=path / ".locks"),
+            lock_manager=AtomicFileLockManager(lock_files_directory=path / ".locks"),
             tier="local",
             notice=notice,
         )

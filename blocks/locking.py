@@ -1,0 +1,117 @@
+"""Lock managers for SERIALIZABLE task caching: every lock expires, none blocks the event loop.
+
+Prefect's engine asks for locks without a hold timeout, so a crashed holder
+would block a key forever; here every lock expires after ``LOCK_HOLD_S``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pydantic_core
+from prefect.locking.filesystem import FileSystemLockManager
+from prefect_redis.locking import RedisLockManager
+
+__all__ = ["LOCK_HOLD_S", "AtomicFileLockManager", "ExpiringRedisLockManager"]
+
+LOCK_HOLD_S = 300.0  # longer than any model call with its retries
+POLL_S = 0.05
+
+
+class ExpiringRedisLockManager(RedisLockManager):
+    """prefect-redis's lock manager with expiring locks, released correctly from async runs.
+
+    Prefect's async transaction releases with the sync ``release_lock``; for a
+    lock taken by ``aacquire_lock`` prefect-redis 0.3.0 then creates a
+    coroutine it never awaits, and the lock stays until it expires. Release
+    such a lock through the sync client with the same token instead.
+    """
+
+    def acquire_lock(self, key: str, holder: str, acquire_timeout: float | None = None,
+                     hold_timeout: float | None = None) -> bool:
+        return super().acquire_lock(key, holder, acquire_timeout, hold_timeout or LOCK_HOLD_S)
+
+    async def aacquire_lock(self, key: str, holder: str, acquire_timeout: float | None = None,
+                            hold_timeout: float | None = None) -> bool:
+        return await super().aacquire_lock(key, holder, acquire_timeout, hold_timeout or LOCK_HOLD_S)
+
+    def release_lock(self, key: str, holder: str) -> None:
+        from redis.asyncio.lock import Lock as AsyncLock
+        from redis.exceptions import LockError
+        from redis.lock import Lock
+
+        name = self._lock_name_for_key(key)
+        lock = self._locks.get(name)
+        if isinstance(lock, AsyncLock) and self.is_lock_holder(key, holder):
+            sync = Lock(self.client, name, thread_local=False)
+            sync.local.token = lock.local.token
+            try:
+                sync.release()
+            except LockError:
+                pass  # expired meanwhile: nothing left to release
+            self._locks.pop(name, None)
+            return
+        super().release_lock(key, holder)
+
+
+class AtomicFileLockManager(FileSystemLockManager):
+    """File locks for the embedded default: shared by every process using the same directory.
+
+    Prefect's own manager creates the lock file and writes its holder in a
+    second step (another process can read it empty), and on a lost race waits
+    with ``time.sleep`` inside the event loop, stalling every run of the
+    process. Here the lock file appears whole (written aside, then hard-linked
+    into place, which fails if it exists), and waiting is ``asyncio.sleep``.
+    """
+
+    def _try(self, key: str, holder: str, hold_timeout: float | None) -> bool:
+        self.lock_files_directory.mkdir(parents=True, exist_ok=True)
+        path = self._lock_path_for_key(key)
+        expiration = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=hold_timeout or LOCK_HOLD_S)
+        aside = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+        aside.write_bytes(pydantic_core.to_json({"holder": holder, "expiration": str(expiration)}))
+        try:
+            os.link(aside, path)
+        except FileExistsError:
+            if self.is_lock_holder(key, holder):
+                return True
+            try:
+                self.is_locked(key)  # removes the file when its lock has expired
+            except FileNotFoundError:
+                pass  # another process removed it first
+            return False
+        finally:
+            aside.unlink(missing_ok=True)
+        self._locks[key] = {"holder": holder, "expiration": expiration, "path": path}
+        return True
+
+    def acquire_lock(self, key: str, holder: str, acquire_timeout: float | None = None,
+                     hold_timeout: float | None = None) -> bool:
+        deadline = None if acquire_timeout is None else time.monotonic() + acquire_timeout
+        while not self._try(key, holder, hold_timeout):
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(POLL_S)
+        return True
+
+    async def aacquire_lock(self, key: str, holder: str, acquire_timeout: float | None = None,
+                            hold_timeout: float | None = None) -> bool:
+        deadline = None if acquire_timeout is None else time.monotonic() + acquire_timeout
+        while not self._try(key, holder, hold_timeout):
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(POLL_S)
+        return True
+
+    def _get_lock_info(self, key: str, use_cache: bool = True) -> Any:
+        try:
+            return super()._get_lock_info(key, use_cache)
+        except ValueError:  # a file left by Prefect's own manager, half written: treat as expired
+            Path(self._lock_path_for_key(key)).unlink(missing_ok=True)
+            return None
