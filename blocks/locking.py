@@ -24,7 +24,32 @@ LOCK_HOLD_S = 300.0  # longer than any model call with its retries
 POLL_S = 0.05
 
 
-class ExpiringRedisLockManager(RedisLockManager):
+class _WarmKeysSkipLocks:
+    """A key whose result this process already holds in memory needs no lock: the run only reads it.
+
+    Warm runs then take no lock at all (a file or Redis round trip per task
+    otherwise); a key being computed is never in memory, so it is still locked.
+    """
+
+    _warm: set[tuple[str, str]]
+
+    def _is_warm(self, key: str, holder: str) -> bool:
+        from blocks.cache import MEMORY
+
+        if MEMORY.get(Path(key).name) is None:
+            return False
+        self.__dict__.setdefault("_warm", set()).add((key, holder))
+        return True
+
+    def _was_warm(self, key: str, holder: str) -> bool:
+        warm = self.__dict__.get("_warm", set())
+        if (key, holder) in warm:
+            warm.discard((key, holder))
+            return True
+        return False
+
+
+class ExpiringRedisLockManager(_WarmKeysSkipLocks, RedisLockManager):
     """prefect-redis's lock manager with expiring locks, released correctly from async runs.
 
     Prefect's async transaction releases with the sync ``release_lock``; for a
@@ -39,9 +64,13 @@ class ExpiringRedisLockManager(RedisLockManager):
 
     async def aacquire_lock(self, key: str, holder: str, acquire_timeout: float | None = None,
                             hold_timeout: float | None = None) -> bool:
+        if self._is_warm(key, holder):
+            return True
         return await super().aacquire_lock(key, holder, acquire_timeout, hold_timeout or LOCK_HOLD_S)
 
     def release_lock(self, key: str, holder: str) -> None:
+        if self._was_warm(key, holder):
+            return
         from redis.asyncio.lock import Lock as AsyncLock
         from redis.exceptions import LockError
         from redis.lock import Lock
@@ -60,7 +89,7 @@ class ExpiringRedisLockManager(RedisLockManager):
         super().release_lock(key, holder)
 
 
-class AtomicFileLockManager(FileSystemLockManager):
+class AtomicFileLockManager(_WarmKeysSkipLocks, FileSystemLockManager):
     """File locks for the embedded default: shared by every process using the same directory.
 
     Prefect's own manager creates the lock file and writes its holder in a
@@ -102,12 +131,18 @@ class AtomicFileLockManager(FileSystemLockManager):
 
     async def aacquire_lock(self, key: str, holder: str, acquire_timeout: float | None = None,
                             hold_timeout: float | None = None) -> bool:
+        if self._is_warm(key, holder):
+            return True
         deadline = None if acquire_timeout is None else time.monotonic() + acquire_timeout
         while not self._try(key, holder, hold_timeout):
             if deadline is not None and time.monotonic() >= deadline:
                 return False
             await asyncio.sleep(POLL_S)
         return True
+
+    def release_lock(self, key: str, holder: str) -> None:
+        if not self._was_warm(key, holder):
+            super().release_lock(key, holder)
 
     def _get_lock_info(self, key: str, use_cache: bool = True) -> Any:
         try:

@@ -14,6 +14,10 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hedgeflow.schemas import RunRequest
 
 __all__ = ["main"]
 
@@ -108,7 +112,7 @@ def _cache(args: argparse.Namespace) -> int:
     return 0
 
 
-def _request(args: argparse.Namespace) -> object:
+def _request(args: argparse.Namespace) -> RunRequest:
     """Validate everything a user typed, before Prefect is even imported."""
     from pydantic import ValidationError
 
@@ -176,10 +180,7 @@ def _progress_bar() -> Iterator[None]:
 def _analyze(args: argparse.Namespace) -> int:
     import asyncio
 
-    from hedgeflow.schemas import RunRequest
-
     request = _request(args)
-    assert isinstance(request, RunRequest)
     from hedgeflow.server import resolve_api
 
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
