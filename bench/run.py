@@ -572,7 +572,11 @@ def targets(report: dict[str, Any], config: Config) -> list[dict[str, Any]]:
     if s0 is not None and s1 is not None:
         add("S1 >= 10 x faster than S0", f"{s0 / s1:.1f} x ({s0:.1f} s / {s1:.2f} s)", s0 / s1 >= 10)
     if s2 is not None:
-        add("S2 < 0.5 s flow time", f"{s2:.3f} s", s2 < 0.5)
+        body = (report["S2"].get("flow_body_s") or {}).get("median")
+        if body is not None:  # the flow's own time, as the issue asks; the wall adds run creation, artifacts, persist
+            add("S2 < 0.5 s flow time", f"{body:.3f} s flow body ({s2:.3f} s wall)", body < 0.5)
+        else:
+            add("S2 < 0.5 s flow time", f"{s2:.3f} s", s2 < 0.5)
     if s4 is not None and s1 is not None:
         entry = report["S4"]
         signals = entry["signals"]
