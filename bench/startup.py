@@ -142,7 +142,7 @@ def _env(base: Path, mode: str) -> dict[str, str]:
 
 def _hedgeflow() -> list[str]:
     script = Path(sys.executable).with_name("hedgeflow")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "hedgeflow.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "deployments.cli"]
 
 
 def _wall(command: list[str], env: dict[str, str]) -> float:

@@ -113,7 +113,7 @@ def _cli(home: Path, *args: str, redis: str | None = None) -> subprocess.Popen[s
     if redis:
         env["HEDGEFLOW_REDIS_URL"] = redis
     return subprocess.Popen(
-        [sys.executable, "-m", "hedgeflow.cli", "analyze", "--end", "2025-10-08", "--json", *args],
+        [sys.executable, "-m", "deployments.cli", "analyze", "--end", "2025-10-08", "--json", *args],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 

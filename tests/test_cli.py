@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from hedgeflow.analysts.registry import CATALOGUE
-from hedgeflow.cli import main
+from deployments.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,7 +50,7 @@ def test_bad_input_is_one_line_and_exit_2(argv: list[str], message: str, capsys:
 
 
 def test_bad_input_never_imports_prefect() -> None:
-    code = "import sys; from hedgeflow.cli import main; main(['analyze', '--tickers', 'ZZZZ']); print('prefect' in sys.modules)"
+    code = "import sys; from deployments.cli import main; main(['analyze', '--tickers', 'ZZZZ']); print('prefect' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "False"
 
@@ -59,7 +59,7 @@ def test_bad_input_never_imports_prefect() -> None:
 def test_json_output_is_the_run_result_and_nothing_else(tmp_path: Path) -> None:
     env = {**os.environ, "HEDGEFLOW_HOME": str(tmp_path), "HEDGEFLOW_SERVER": "ephemeral"}
     out = subprocess.run(
-        [sys.executable, "-m", "hedgeflow.cli", "analyze", "--tickers", "AAPL,NVDA", "--end", "2025-10-08", "--json"],
+        [sys.executable, "-m", "deployments.cli", "analyze", "--tickers", "AAPL,NVDA", "--end", "2025-10-08", "--json"],
         capture_output=True, text=True, cwd=ROOT, env=env, timeout=240,
     )
     assert out.returncode == 0, out.stderr[-2000:]

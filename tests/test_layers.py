@@ -9,7 +9,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = ["hedgeflow", "blocks", "tasks", "flows", "deployments"]  # each may import only those before it
-ENTRY_POINT = ROOT / "hedgeflow" / "cli.py"  # the composition root: reaches flows lazily, inside functions
 
 
 def _imports(path: Path, top_level_only: bool) -> set[str]:
@@ -26,7 +25,7 @@ def _imports(path: Path, top_level_only: bool) -> set[str]:
 
 def test_domain_never_imports_prefect() -> None:
     for path in (ROOT / "hedgeflow").rglob("*.py"):
-        found = _imports(path, top_level_only=path == ENTRY_POINT)
+        found = _imports(path, top_level_only=False)
         assert not {n for n in found if n.startswith("prefect")}, f"{path} imports prefect"
 
 
@@ -34,15 +33,13 @@ def test_arrows_point_down_only() -> None:
     for index, layer in enumerate(LAYERS):
         above = set(LAYERS[index + 1 :])
         for path in (ROOT / layer).rglob("*.py"):
-            if path == ENTRY_POINT:
-                continue
             upward = _imports(path, top_level_only=False) & above
             assert not upward, f"{path.relative_to(ROOT)} imports {upward} from a layer above it"
 
 
 def test_fast_commands_import_no_heavy_library() -> None:
     code = (
-        "import sys; from hedgeflow.cli import main; main(['analysts']); main(['tickers']);"
+        "import sys; from deployments.cli import main; main(['analysts']); main(['tickers']);"
         "heavy = [m for m in ('prefect', 'pandas', 'anthropic', 'openai', 'numpy') if m in sys.modules];"
         "print('HEAVY', heavy)"
     )

@@ -1,4 +1,4 @@
-"""The ``hedgeflow`` command.
+"""The ``hedgeflow`` command: the top of the stack, so it may reach every layer (lazily).
 
 Imports are lazy: ``--help``, ``analysts`` and ``tickers`` never load Prefect,
 pandas or a model SDK, so they answer at once. Bad input is a one-line error
