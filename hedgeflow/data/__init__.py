@@ -12,13 +12,7 @@ from typing import Protocol
 
 from hedgeflow.schemas import CompanyNews, FinancialMetrics, InsiderTrade, LineItem, Period, Price
 
-__all__ = ["DataProvider", "TickerRange", "get_provider"]
-
-
-class TickerRange(Protocol):
-    ticker: str
-    first: dt.date
-    last: dt.date
+__all__ = ["DataProvider", "get_provider"]
 
 
 class DataProvider(Protocol):
