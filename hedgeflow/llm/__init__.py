@@ -25,7 +25,13 @@ from hedgeflow.llm.errors import (
     ModelTimeoutError,
 )
 from hedgeflow.llm.pricing import PRICES, cost_usd, price_note
-from hedgeflow.llm.prompts import AnalystAnswer, Decision, PortfolioAnswer, analyst_request, portfolio_request
+from hedgeflow.llm.prompts import (
+    AnalystAnswer,
+    Decision,
+    PortfolioAnswer,
+    analyst_request,
+    portfolio_request,
+)
 
 __all__ = [
     "PRICES",

@@ -13,13 +13,7 @@ import anthropic
 from pydantic import BaseModel
 
 from hedgeflow.llm.client import ModelConfig, ModelReply, ModelRequest
-from hedgeflow.llm.errors import (
-    ModelConnectionError,
-    ModelError,
-    ModelOutputError,
-    ModelTimeoutError,
-    error_for_status,
-)
+from hedgeflow.llm.errors import ModelError, ModelOutputError, sdk_error
 from hedgeflow.llm.pricing import cost_usd
 from hedgeflow.llm.structured import parse_output
 from hedgeflow.schemas import ModelUsage
@@ -89,24 +83,7 @@ class AnthropicClient:
         return usage
 
     def _error(self, exc: anthropic.APIError) -> ModelError:
-        """The ModelError for an SDK error; the SDK exception is dropped so its text cannot leak a key."""
-        if isinstance(exc, anthropic.APITimeoutError):
-            return ModelTimeoutError(f"anthropic {self.model}: no answer within the read timeout",
-                                     provider=self.provider, model=self.model)
-        if isinstance(exc, anthropic.APIConnectionError):
-            return ModelConnectionError(f"anthropic {self.model}: connection failed ({type(exc).__name__})",
-                                        provider=self.provider, model=self.model)
-        if isinstance(exc, anthropic.APIStatusError):
-            return error_for_status(
-                provider=self.provider,
-                model=self.model,
-                status_code=exc.status_code,
-                headers=dict(exc.response.headers),
-                detail=_detail(exc.body) or exc.message,
-                api_key=self._key,
-            )
-        return ModelOutputError(f"anthropic {self.model}: unreadable answer ({type(exc).__name__})",
-                                provider=self.provider, model=self.model)
+        return sdk_error(exc, anthropic, provider=self.provider, model=self.model, api_key=self._key)
 
 
 def _answer(message: Any) -> dict[str, Any] | str | None:
@@ -116,11 +93,3 @@ def _answer(message: Any) -> dict[str, Any] | str | None:
             return dict(block.input) if isinstance(block.input, dict) else None
     text = "".join(getattr(block, "text", "") for block in message.content)
     return text or None
-
-
-def _detail(body: object) -> str:
-    if isinstance(body, dict):
-        error = body.get("error")
-        if isinstance(error, dict):
-            return f"{error.get('type', '')}: {error.get('message', '')}".strip(": ")
-    return ""

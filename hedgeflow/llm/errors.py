@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 from hedgeflow.errors import HedgeflowError
 from hedgeflow.schemas import ModelUsage
@@ -23,6 +24,7 @@ __all__ = [
     "error_for_status",
     "retry_after_seconds",
     "scrub",
+    "sdk_error",
 ]
 
 TRANSIENT_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
@@ -143,3 +145,35 @@ def error_for_status(
         status_code=status_code,
         retry_after_s=retry_after,
     )
+
+
+def _body_detail(body: object) -> str:
+    """``type: message`` (or ``code: message``) from either provider's error body."""
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict):
+            kind = error.get("code") or error.get("type") or ""
+            return f"{kind}: {error.get('message', '')}".strip(": ")
+    return ""
+
+
+def sdk_error(exc: Exception, sdk: Any, *, provider: str, model: str, api_key: str) -> ModelError:
+    """The ModelError for an anthropic or openai SDK error (both name their classes alike).
+
+    The SDK exception itself is dropped, so its text cannot leak a key.
+    """
+    name = f"{provider} {model}"
+    if isinstance(exc, sdk.APITimeoutError):
+        return ModelTimeoutError(f"{name}: no answer within the read timeout", provider=provider, model=model)
+    if isinstance(exc, sdk.APIConnectionError):
+        return ModelConnectionError(f"{name}: connection failed ({type(exc).__name__})", provider=provider, model=model)
+    if isinstance(exc, sdk.APIStatusError):
+        return error_for_status(
+            provider=provider,
+            model=model,
+            status_code=exc.status_code,
+            headers=dict(exc.response.headers),
+            detail=_body_detail(exc.body) or exc.message,
+            api_key=api_key,
+        )
+    return ModelOutputError(f"{name}: unreadable answer ({type(exc).__name__})", provider=provider, model=model)

@@ -14,13 +14,7 @@ import openai
 from pydantic import BaseModel
 
 from hedgeflow.llm.client import ModelConfig, ModelReply, ModelRequest
-from hedgeflow.llm.errors import (
-    ModelConnectionError,
-    ModelError,
-    ModelOutputError,
-    ModelTimeoutError,
-    error_for_status,
-)
+from hedgeflow.llm.errors import ModelError, ModelOutputError, sdk_error
 from hedgeflow.llm.pricing import cost_usd
 from hedgeflow.llm.structured import parse_output, strict_json_schema
 from hedgeflow.schemas import ModelUsage
@@ -95,31 +89,4 @@ class OpenAIClient:
         return usage
 
     def _error(self, exc: openai.APIError) -> ModelError:
-        """The ModelError for an SDK error; the SDK exception is dropped so its text cannot leak a key."""
-        name = f"{self.provider} {self.model}"
-        if isinstance(exc, openai.APITimeoutError):
-            return ModelTimeoutError(f"{name}: no answer within the read timeout",
-                                     provider=self.provider, model=self.model)
-        if isinstance(exc, openai.APIConnectionError):
-            return ModelConnectionError(f"{name}: connection failed ({type(exc).__name__})",
-                                        provider=self.provider, model=self.model)
-        if isinstance(exc, openai.APIStatusError):
-            return error_for_status(
-                provider=self.provider,
-                model=self.model,
-                status_code=exc.status_code,
-                headers=dict(exc.response.headers),
-                detail=_detail(exc.body) or exc.message,
-                api_key=self._key,
-            )
-        return ModelOutputError(f"{name}: unreadable answer ({type(exc).__name__})",
-                                provider=self.provider, model=self.model)
-
-
-def _detail(body: object) -> str:
-    if isinstance(body, dict):
-        error = body.get("error", body)
-        if isinstance(error, dict):
-            kind = error.get("code") or error.get("type") or ""
-            return f"{kind}: {error.get('message', '')}".strip(": ")
-    return ""
+        return sdk_error(exc, openai, provider=self.provider, model=self.model, api_key=self._key)
