@@ -16,6 +16,7 @@ from hedgeflow.schemas import AgentSignal, Analysis, Signal, Snapshot, SubScore
 
 __all__ = [
     "AnalystSpec",
+    "analysis_of",
     "clamp",
     "no_data",
     "rules_signal",
@@ -90,6 +91,12 @@ def sub_score(
 def no_data(name: str, why: str, *, weight: float = 1.0) -> SubScore:
     """A sub-score that abstains: it leaves the weighting and never counts as bearish."""
     return SubScore(name=name, score=None, weight=weight, details=f"no data: {why}")
+
+
+def analysis_of(analyst: str, snapshot: Snapshot, subs: tuple[SubScore, ...]) -> Analysis:
+    """The Analysis of ``subs``, with every sub-score's key figures gathered at the top."""
+    figures = {key: value for sub in subs for key, value in sub.figures.items()}
+    return Analysis(analyst=analyst, ticker=snapshot.ticker, as_of=snapshot.end, sub_scores=subs, figures=figures)
 
 
 def rules_signal(analysis: Analysis, *, threshold: float = SIGNAL_THRESHOLD) -> AgentSignal:

@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hedgeflow import finmath
-from hedgeflow.analysts.base import no_data, rules_signal, score_between, sub_score, vote
+from hedgeflow.analysts.base import (
+    analysis_of,
+    no_data,
+    rules_signal,
+    score_between,
+    sub_score,
+    vote,
+)
 from hedgeflow.analysts.common import (
     finite,
     latest,
@@ -58,10 +65,7 @@ def analyze(snapshot: Snapshot) -> Analysis:
         _financial_strength(snapshot, t, w.financial_strength),
         _valuation(snapshot, t, w.valuation),
     )
-    figures = {k: v for s in subs for k, v in s.figures.items()}
-    return Analysis(
-        analyst="ben_graham", ticker=snapshot.ticker, as_of=snapshot.end, sub_scores=subs, figures=figures
-    )
+    return analysis_of("ben_graham", snapshot, subs)
 
 
 def derive_signal(analysis: Analysis) -> AgentSignal:

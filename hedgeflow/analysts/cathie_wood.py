@@ -5,7 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hedgeflow import finmath
-from hedgeflow.analysts.base import no_data, rules_signal, score_between, sub_score
+from hedgeflow.analysts.base import (
+    analysis_of,
+    no_data,
+    rules_signal,
+    score_between,
+    sub_score,
+)
 from hedgeflow.analysts.common import (
     capex_intensity,
     finite,
@@ -69,10 +75,7 @@ def analyze(snapshot: Snapshot) -> Analysis:
         _innovation_growth(snapshot, t, w.innovation_growth),
         _valuation(snapshot, t, w.valuation),
     )
-    figures = {k: v for s in subs for k, v in s.figures.items()}
-    return Analysis(
-        analyst="cathie_wood", ticker=snapshot.ticker, as_of=snapshot.end, sub_scores=subs, figures=figures
-    )
+    return analysis_of("cathie_wood", snapshot, subs)
 
 
 def derive_signal(analysis: Analysis) -> AgentSignal:

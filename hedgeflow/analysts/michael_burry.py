@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hedgeflow.analysts.base import no_data, rules_signal, score_between, sub_score
+from hedgeflow.analysts.base import (
+    analysis_of,
+    no_data,
+    rules_signal,
+    score_between,
+    sub_score,
+)
 from hedgeflow.analysts.common import (
     debt_to_equity,
     enterprise_value,
@@ -57,10 +63,7 @@ def analyze(snapshot: Snapshot) -> Analysis:
         insider_sub_score(snapshot, "insiders", weight=w.insiders),
         news_sub_score(snapshot, "contrarian", weight=w.contrarian, contrarian=True),
     )
-    figures = {k: v for s in subs for k, v in s.figures.items()}
-    return Analysis(
-        analyst="michael_burry", ticker=snapshot.ticker, as_of=snapshot.end, sub_scores=subs, figures=figures
-    )
+    return analysis_of("michael_burry", snapshot, subs)
 
 
 def derive_signal(analysis: Analysis) -> AgentSignal:

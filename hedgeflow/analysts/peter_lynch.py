@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hedgeflow.analysts.base import no_data, rules_signal, score_between, sub_score
+from hedgeflow.analysts.base import (
+    analysis_of,
+    no_data,
+    rules_signal,
+    score_between,
+    sub_score,
+)
 from hedgeflow.analysts.common import (
     debt_to_equity,
     growth_cagr,
@@ -67,10 +73,7 @@ def analyze(snapshot: Snapshot) -> Analysis:
         news_sub_score(snapshot, "sentiment", weight=w.sentiment),
         insider_sub_score(snapshot, "insiders", weight=w.insiders),
     )
-    figures = {k: v for s in subs for k, v in s.figures.items()}
-    return Analysis(
-        analyst="peter_lynch", ticker=snapshot.ticker, as_of=snapshot.end, sub_scores=subs, figures=figures
-    )
+    return analysis_of("peter_lynch", snapshot, subs)
 
 
 def derive_signal(analysis: Analysis) -> AgentSignal:

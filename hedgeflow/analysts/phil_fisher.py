@@ -5,7 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hedgeflow import finmath
-from hedgeflow.analysts.base import no_data, rules_signal, score_between, sub_score
+from hedgeflow.analysts.base import (
+    analysis_of,
+    no_data,
+    rules_signal,
+    score_between,
+    sub_score,
+)
 from hedgeflow.analysts.common import (
     debt_to_equity,
     finite,
@@ -83,10 +89,7 @@ def analyze(snapshot: Snapshot) -> Analysis:
         insider_sub_score(snapshot, "insiders", weight=w.insiders),
         news_sub_score(snapshot, "sentiment", weight=w.sentiment),
     )
-    figures = {k: v for s in subs for k, v in s.figures.items()}
-    return Analysis(
-        analyst="phil_fisher", ticker=snapshot.ticker, as_of=snapshot.end, sub_scores=subs, figures=figures
-    )
+    return analysis_of("phil_fisher", snapshot, subs)
 
 
 def derive_signal(analysis: Analysis) -> AgentSignal:

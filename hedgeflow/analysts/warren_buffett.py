@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hedgeflow import finmath
-from hedgeflow.analysts.base import no_data, rules_signal, score_between, sub_score, vote
+from hedgeflow.analysts.base import (
+    analysis_of,
+    no_data,
+    rules_signal,
+    score_between,
+    sub_score,
+    vote,
+)
 from hedgeflow.analysts.common import (
     current_ratio,
     debt_to_equity,
@@ -82,10 +89,7 @@ def analyze(snapshot: Snapshot) -> Analysis:
         _book_value(snapshot, t, w.book_value),
         _intrinsic_value(snapshot, t, w.intrinsic_value),
     )
-    figures = {k: v for s in subs for k, v in s.figures.items()}
-    return Analysis(
-        analyst="warren_buffett", ticker=snapshot.ticker, as_of=snapshot.end, sub_scores=subs, figures=figures
-    )
+    return analysis_of("warren_buffett", snapshot, subs)
 
 
 def derive_signal(analysis: Analysis) -> AgentSignal:
