@@ -16,6 +16,7 @@ from hedgeflow.llm.prompts import (
     analyst_request,
     portfolio_request,
 )
+from hedgeflow.portfolio import fit_to_book
 from hedgeflow.schemas import AgentSignal, Analysis, ModelUsage, Order
 
 __all__ = ["clamp_orders", "model_label", "model_orders", "model_signal"]
@@ -53,9 +54,10 @@ def model_orders(
     prices: dict[str, float],
     rules_orders: list[Order] | None = None,
 ) -> tuple[list[Order], ModelUsage]:
-    """One model call decides every ticker; answers are clamped to what ``allowed`` permits.
+    """One model call decides every ticker; the answer is clamped per ticker and fitted to the book.
 
-    ``allowed`` maps ticker -> action -> max quantity. Tickers the model skips
+    ``allowed`` maps ticker -> action -> max quantity (``portfolio.allowed_actions``
+    also carries the book: free cash, margin, prices). Tickers the model skips
     hold; tickers it invents are dropped.
     """
     if not allowed:
@@ -69,7 +71,9 @@ def model_orders(
 
 
 def clamp_orders(decisions: list[dict[str, object]], allowed: Mapping[str, Mapping[str, int]]) -> list[Order]:
-    """One Order per allowed ticker: quantity capped by its limit, anything not allowed becomes hold 0."""
+    """One Order per allowed ticker, never trusting the answer: each capped by its ticker's limit
+    (anything not allowed becomes hold 0), then all of them fitted to the book together
+    (``portfolio.fit_to_book``: buys and new-short margin within free cash, shared by conviction)."""
     by_ticker = {str(d.get("ticker", "")).upper(): d for d in decisions}
     orders: list[Order] = []
     for ticker in sorted(allowed):
@@ -93,4 +97,4 @@ def clamp_orders(decisions: list[dict[str, object]], allowed: Mapping[str, Mappi
             reasoning = f"{reasoning} (quantity capped from {quantity} to {cap})".strip()
         orders.append(Order(ticker=ticker, action=action, quantity=min(quantity, cap),  # type: ignore[arg-type]
                             confidence=confidence, reasoning=reasoning or f"{action} {min(quantity, cap)}"))
-    return orders
+    return fit_to_book(orders, allowed)  # type: ignore[arg-type]
