@@ -259,7 +259,8 @@ def test_growth_accelerating_and_cheap_on_peg() -> None:
     revenues = [170.0, 130.0, 110.0, 100.0]  # newest first: +10%, +18.2%, +30.8%
     items = [item(2024 - k, revenue=r, net_income=r * 0.2, gross_profit=r * (0.6 - 0.02 * k),
                   operating_income=r * (0.3 - 0.02 * k), free_cash_flow=r * 0.2) for k, r in enumerate(revenues)]
-    metrics = [metric(2024, price_to_earnings_ratio=20.0, earnings_growth=0.40, price_to_sales_ratio=4.0)]
+    metrics = [metric(2024, price_to_earnings_ratio=20.0, earnings_growth=0.40, price_to_sales_ratio=4.0)
+               .model_copy(update={"report_period": "2025-06-30"})]  # current: within 200 days of END
     analysis = growth.analyze(snapshot(line_items=items, metrics=metrics))
     # acceleration = 40 / 130 - 20 / 110 = 30.8% - 18.2% = +12.6 pts (above +10 pts -> +1)
     assert analysis.figures["revenue_acceleration"] == pytest.approx(40 / 130 - 20 / 110)

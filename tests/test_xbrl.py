@@ -120,7 +120,7 @@ def test_finish_signs_and_derivations() -> None:
     assert v["issuance_or_purchase_of_equity_shares"] == -6.0
     assert v["total_debt"] == 48.0  # 40 + 5 + 3 commercial paper
     assert v["goodwill_and_intangible_assets"] == 7.0  # intangibles not reported
-    assert v["working_capital"] == 30.0
+    assert v["working_capital"] == 38.0  # non-cash: 50 - (20 - 5 current debt - 3 commercial paper)
     for unreported in ("research_and_development", "total_assets", "shareholders_equity"):
         assert v.get(unreported) is None
 

@@ -218,8 +218,8 @@ def _dcf(snapshot: Snapshot, t: Thresholds, weight: float) -> SubScore:
         fcff, source = latest(snapshot.line_items, "free_cash_flow"), "reported free cash flow as FCFF proxy"
     if fcff is None or fcff <= 0:
         return no_data(name, "free cash flow to the firm is missing or not positive", weight=weight)
-    debt = latest(snapshot.line_items, "total_debt") or 0.0
-    cash = latest(snapshot.line_items, "cash_and_equivalents") or 0.0
+    # The equity bridge adds cash once: working capital (hence FCFF) leaves cash and debt out.
+    debt, cash = finite(item.total_debt) or 0.0, finite(item.cash_and_equivalents) or 0.0
     cost_of_equity = finmath.capm_cost_of_equity(t.risk_free, t.assumed_beta, t.equity_risk_premium)
     discount = finmath.wacc(cap, debt, cost_of_equity, t.risk_free + t.debt_spread, t.tax_rate)
     growth = max(0.0, min(t.max_growth, growth_cagr(snapshot.line_items, "revenue") or 0.0))

@@ -21,12 +21,14 @@ __all__ = [
     "capex_intensity",
     "closes",
     "current_ratio",
+    "dated_ratio_series",
     "debt_to_equity",
     "enterprise_value",
     "finite",
     "growth_cagr",
     "insider_sub_score",
     "interest_coverage",
+    "is_current",
     "latest",
     "latest_metric",
     "latest_price",
@@ -38,7 +40,10 @@ __all__ = [
     "series",
     "share_positive",
     "up_share",
+    "years_between",
 ]
+
+METRICS_MAX_AGE_DAYS = 200  # a ttm period ends a quarter apart; a 10-K lands up to ~90 days after its year end
 
 
 def finite(value: Any) -> float | None:
@@ -53,12 +58,12 @@ def finite(value: Any) -> float | None:
 
 
 def latest(items: Sequence[Any], field: str) -> float | None:
-    """The newest finite value of ``field`` in newest-first ``items`` (line items or metrics)."""
-    for item in items:
-        value = finite(getattr(item, field, None))
-        if value is not None:
-            return value
-    return None
+    """``field`` of the newest period in newest-first ``items`` (line items or metrics).
+
+    No walking back: a figure the newest period does not report is missing,
+    not taken from an older period (see STALENESS in docs/figures.md).
+    """
+    return finite(getattr(items[0], field, None)) if items else None
 
 
 def series(items: Sequence[Any], field: str) -> list[float]:
@@ -81,19 +86,47 @@ def ratio_series(
     return out
 
 
+def dated_ratio_series(items: Sequence[Any], numerator: str, denominator: str) -> list[tuple[Any, float]]:
+    """``ratio_series`` with each value's item (for its report period), oldest first."""
+    out: list[tuple[Any, float]] = []
+    for item in reversed(items):
+        num, den = finite(getattr(item, numerator, None)), finite(getattr(item, denominator, None))
+        if num is not None and den is not None and den > 0:
+            out.append((item, num / den))
+    return out
+
+
 def latest_ratio(items: Sequence[Any], numerator: str, denominator: str) -> float | None:
     """numerator / denominator of the newest period that has both (positive denominator)."""
     values = ratio_series(items, numerator, denominator)
     return values[-1] if values else None
 
 
+def is_current(item: Any, as_of: dt.date, max_age_days: int = METRICS_MAX_AGE_DAYS) -> bool:
+    """Whether ``item``'s report period ended at most ``max_age_days`` before ``as_of``."""
+    end = _period_end(item)
+    return end is not None and 0 <= (as_of - end).days <= max_age_days
+
+
 def latest_metric(snapshot: Snapshot, field: str) -> float | None:
-    """The newest finite ttm ``FinancialMetrics`` value of ``field``."""
-    return latest(snapshot.metrics, field)
+    """``field`` of the newest ttm ``FinancialMetrics``, if that period is current.
+
+    Current: it ended at most ``METRICS_MAX_AGE_DAYS`` before the as-of date. An
+    older period's figure, or an older period's value of a field the newest one
+    lacks (a P/E priced at a 2020 close), is missing, never presented as current.
+    """
+    metrics = snapshot.metrics
+    if not metrics or not is_current(metrics[0], snapshot.end):
+        return None
+    return finite(getattr(metrics[0], field, None))
 
 
 def market_cap(snapshot: Snapshot) -> float | None:
-    """Market capitalisation at the as-of date: the snapshot's, else the latest metrics'."""
+    """Market capitalisation at the as-of date: the snapshot's, else the current ttm metrics'.
+
+    ``None`` when neither exists (V from late 2021 to late 2022 has no share count):
+    never an older period's close x shares.
+    """
     value = finite(snapshot.market_cap)
     if value is not None and value > 0:
         return value
@@ -113,20 +146,28 @@ def _period_end(item: Any) -> dt.date | None:
         return None
 
 
+def years_between(older: Any, newer: Any) -> float | None:
+    """Years between two items' report periods (days / 365.25); ``None`` if either date is unknown."""
+    start, end = _period_end(older), _period_end(newer)
+    if start is None or end is None or end <= start:
+        return None
+    return (end - start).days / 365.25
+
+
 def growth_cagr(items: Sequence[Any], field: str) -> float | None:
     """Compound annual growth of ``field`` from its oldest to its newest finite value.
 
-    Years come from the report periods (so gaps count); ``None`` under two
-    values, or when either end is not positive (``finmath.cagr``).
+    Years come from the report periods (so gaps count, never points - 1);
+    ``None`` under two values, without dates, or when either end is not positive
+    (``finmath.cagr``).
     """
     points = [(item, finite(getattr(item, field, None))) for item in items]
     known = [(item, v) for item, v in points if v is not None]
     if len(known) < 2:
         return None
     (new_item, new), (old_item, old) = known[0], known[-1]
-    start, end = _period_end(old_item), _period_end(new_item)
-    years = (end - start).days / 365.25 if start and end else float(len(known) - 1)
-    return finite(finmath.cagr(old, new, years))
+    years = years_between(old_item, new_item)
+    return None if years is None else finite(finmath.cagr(old, new, years))
 
 
 def up_share(values: Sequence[float]) -> float | None:

@@ -130,15 +130,7 @@ def _growth_trends(snapshot: Snapshot, t: Thresholds, weight: float) -> SubScore
 def _valuation(snapshot: Snapshot, t: Thresholds, weight: float) -> SubScore:
     name = "valuation"
     cap = market_cap(snapshot)
-    peg = latest_metric(snapshot, "peg_ratio")
-    if peg is None:
-        pe = latest_metric(snapshot, "price_to_earnings_ratio")
-        growth = latest_metric(snapshot, "earnings_growth")
-        if growth is None:
-            path = yoy_growth(snapshot, "net_income")
-            growth = path[-1] if path else None
-        if pe is not None and growth is not None:
-            peg = pe / (growth * 100.0) if pe > 0 and growth > 0 else -1.0  # no growth or losses: no PEG worth paying
+    peg = peg_of(snapshot)
     price_to_sales = latest_metric(snapshot, "price_to_sales_ratio")
     if price_to_sales is None:
         price_to_sales = finite(finmath.safe_div(cap, latest(snapshot.line_items, "revenue")))
@@ -154,6 +146,28 @@ def _valuation(snapshot: Snapshot, t: Thresholds, weight: float) -> SubScore:
         name, score, weight=weight, details=", ".join(s for s in shown if s),
         peg=peg if peg is None or peg > 0 else None, price_to_sales=price_to_sales,
     )
+
+
+def peg_of(snapshot: Snapshot) -> float | None:
+    """PEG = P/E / (earnings growth in %), from the current ttm metrics (else the latest annual growth).
+
+    The rule's own "no growth" case: earnings that do not grow (growth <= 0) or a
+    loss give -1 (no PEG worth paying), never an older period's PEG. ``None``
+    without a current P/E or earnings growth to judge.
+    """
+    growth = latest_metric(snapshot, "earnings_growth")
+    if growth is None:
+        path = yoy_growth(snapshot, "net_income")
+        growth = path[-1] if path else None
+    pe = latest_metric(snapshot, "price_to_earnings_ratio")
+    margin = latest_metric(snapshot, "net_margin")  # a loss leaves P/E undefined
+    if growth is not None and growth <= 0:
+        return -1.0
+    if pe is None and margin is not None and margin <= 0 and market_cap(snapshot) is not None:
+        return -1.0
+    if pe is None or growth is None or pe <= 0:
+        return None
+    return pe / (growth * 100.0)
 
 
 def _margin_change(snapshot: Snapshot, numerator: str, years: int) -> float | None:

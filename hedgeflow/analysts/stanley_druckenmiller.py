@@ -165,6 +165,9 @@ def _ratio(numerator: float | None, denominator: float | None) -> float | None:
 def _valuation(snapshot: Snapshot, t: Thresholds, weight: float) -> SubScore:
     name = "valuation"
     cap, ev = market_cap(snapshot), enterprise_value(snapshot)
+    if cap is None:
+        return no_data(name, f"no current market cap at {snapshot.end} (no share count within the staleness "
+                             "bound): nothing to price", weight=weight)
     pe = latest_metric(snapshot, "price_to_earnings_ratio")
     if pe is None:
         pe = _ratio(cap, latest(snapshot.line_items, "net_income"))

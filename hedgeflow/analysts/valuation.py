@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from hedgeflow import finmath
 from hedgeflow.analysts.base import clamp, no_data, sub_score
+from hedgeflow.analysts.common import growth_cagr
+from hedgeflow.analysts.common import market_cap as current_market_cap
 from hedgeflow.schemas import AgentSignal, Analysis, LineItem, Signal, Snapshot, SubScore
 
 __all__ = [
@@ -86,8 +88,7 @@ def analyze(
     snapshot: Snapshot, thresholds: Thresholds = THRESHOLDS, weights: Weights = WEIGHTS
 ) -> Analysis:
     t = thresholds
-    metrics = snapshot.latest_metrics
-    market_cap = snapshot.market_cap or (metrics.market_cap if metrics else None)
+    market_cap = current_market_cap(snapshot)
     names = ("dcf", "owner_earnings", "ev_ebitda", "residual_income")
     w = (weights.dcf, weights.owner_earnings, weights.ev_ebitda, weights.residual_income)
     if not market_cap or market_cap <= 0:
@@ -266,12 +267,9 @@ def _residual_income(
 
 def _base_growth(snapshot: Snapshot, t: Thresholds) -> tuple[float, str]:
     """Revenue CAGR over the annual reports (up to growth_years), else reported growth, else the default."""
-    revenues = [li.revenue for li in snapshot.line_items[: t.growth_years + 1]]
-    known = [r for r in revenues if r is not None]
-    if len(known) >= 2:
-        rate = finmath.cagr(known[-1], known[0], len(known) - 1)
-        if not math.isnan(rate):
-            return clamp(rate, t.growth_floor, t.growth_cap), "revenue_cagr"
+    rate = growth_cagr(snapshot.line_items[: t.growth_years + 1], "revenue")  # over the years between the dates
+    if rate is not None:
+        return clamp(rate, t.growth_floor, t.growth_cap), "revenue_cagr"
     metrics = snapshot.latest_metrics
     for reported in (metrics.revenue_growth, metrics.earnings_growth) if metrics else ():
         if reported is not None and math.isfinite(reported):

@@ -15,6 +15,7 @@ from hedgeflow.analysts.base import (
 )
 from hedgeflow.analysts.common import (
     current_ratio,
+    dated_ratio_series,
     debt_to_equity,
     finite,
     growth_cagr,
@@ -26,6 +27,7 @@ from hedgeflow.analysts.common import (
     ratio_series,
     series,
     up_share,
+    years_between,
 )
 from hedgeflow.schemas import AgentSignal, Analysis, Snapshot, SubScore
 
@@ -196,10 +198,12 @@ def _pricing_power(snapshot: Snapshot, t: Thresholds, weight: float) -> SubScore
 
 
 def _book_value(snapshot: Snapshot, t: Thresholds, weight: float) -> SubScore:
-    per_share = ratio_series(snapshot.line_items, "shareholders_equity", "outstanding_shares")
+    dated = dated_ratio_series(snapshot.line_items, "shareholders_equity", "outstanding_shares")
+    per_share = [value for _, value in dated]
     if len(per_share) < t.min_periods:
         return no_data("book_value", f"fewer than {t.min_periods} years of book value per share", weight=weight)
-    growth = finite(finmath.cagr(per_share[0], per_share[-1], len(per_share) - 1))
+    years = years_between(dated[0][0], dated[-1][0])  # between the report dates: gaps count
+    growth = None if years is None else finite(finmath.cagr(per_share[0], per_share[-1], years))
     if growth is None:  # negative book value at one end: judge direction only
         growth = -1.0 if per_share[-1] < per_share[0] else 0.0
     return sub_score(

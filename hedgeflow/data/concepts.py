@@ -78,6 +78,13 @@ STOCK_CONCEPTS: Final[dict[str, tuple[str, ...]]] = {
         "CashAndCashEquivalentsAtCarryingValue",
         "CashCashEquivalentsRestrictedCashAndRestrictedCashEquivalents",
     ),
+    # Working capital leaves out cash, marketable securities and debt: they are financing, not operations.
+    "marketable_securities": (
+        "MarketableSecuritiesCurrent",
+        "ShortTermInvestments",
+        "AvailableForSaleSecuritiesDebtSecuritiesCurrent",
+    ),
+    "debt_current": ("DebtCurrent",),
     "goodwill": ("Goodwill",),
     "intangibles": ("IntangibleAssetsNetExcludingGoodwill",),
     "inventory": ("InventoryNet",),
@@ -85,9 +92,10 @@ STOCK_CONCEPTS: Final[dict[str, tuple[str, ...]]] = {
 }
 
 # Duration concepts that are not additive: never summed or differenced.
+# Basic before diluted: diluted adds shares that do not exist yet (options, RSUs).
 SHARE_DURATION_CONCEPTS: Final = (
-    "WeightedAverageNumberOfDilutedSharesOutstanding",
     "WeightedAverageNumberOfSharesOutstandingBasic",
+    "WeightedAverageNumberOfDilutedSharesOutstanding",
 )
 DIVIDEND_PER_SHARE_CONCEPT: Final = "CommonStockDividendsPerShareDeclared"
 DEI_SHARES_CONCEPT: Final = "EntityCommonStockSharesOutstanding"

@@ -31,15 +31,18 @@ __all__ = [
     "derive_periods",
     "finish",
     "known_at",
+    "non_cash_working_capital",
     "parse_company_facts",
     "quarterize",
     "to_line_item",
+    "trailing_twelve_months",
 ]
 
 DAY = dt.timedelta(days=1)
 Key = tuple[dt.date | None, dt.date]  # (start, end); start is None for instants
 CARRY_SHARES_DAYS = 120  # a quarter without a share count borrows the previous quarter's
-DEI_WINDOW_DAYS = 100  # cover-page counts are dated a few weeks after the period end
+DEI_WINDOW_DAYS = 100
+YTD_MAX_DAYS = 290  # a nine-month year to date ends at most about 280 days after the fiscal year end  # cover-page counts are dated a few weeks after the period end
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +146,33 @@ def quarterize(durations: Mapping[Key, float]) -> dict[Key, float]:
     return out
 
 
+def trailing_twelve_months(durations: Mapping[Key, float], end: dt.date) -> float | None:
+    """TTM ending ``end`` the way an analyst builds it: last fiscal year + current YTD - prior-year YTD.
+
+    At a fiscal year end it is that year's annual figure. Each figure is the latest
+    filing's for its period, so the prior-year YTD is the comparative the current
+    10-Q restates it to (TSLA to 2025-03-31: 7,091 - 1,390 + 409 = 6,110 M USD), not
+    the number its own 10-Q first reported. ``None`` when a part is not reported
+    (the caller then sums four quarters).
+    """
+    years = [k for k in durations if k[1] <= end and _is(k, c.ANNUAL_DAYS)]
+    if not years:
+        return None
+    last = max(years, key=lambda k: k[1])
+    if last[1] == end:
+        return durations[last]
+    if not c.QUARTER_DAYS[0] <= (end - last[1]).days <= YTD_MAX_DAYS:
+        return None  # no fiscal year ended in the last nine months or so: no YTD to add
+    ytd = durations.get((last[1] + DAY, end))
+    prior = [
+        v for k, v in durations.items()
+        if k[0] == last[0] and k[1] < last[1] and c.ANNUAL_DAYS[0] <= (end - k[1]).days <= c.ANNUAL_DAYS[1]
+    ]
+    if ytd is None or len(prior) != 1:
+        return None
+    return durations[last] + ytd - prior[0]
+
+
 def _first(view: FactView, concepts: tuple[str, ...], key: Key) -> float | None:
     for concept in concepts:
         value = view.get(concept, {}).get(key)
@@ -188,20 +218,39 @@ def finish(raw: Mapping[str, float | None]) -> dict[str, float | None]:
         long_term = _total(v.get("long_term_debt_noncurrent"), v.get("long_term_debt_current"))
     v["total_debt"] = _total(long_term, v.get("commercial_paper"), v.get("short_term_borrowings"))
     v["goodwill_and_intangible_assets"] = _total(v.get("goodwill"), v.get("intangibles"))
-    ca, cl = v.get("current_assets"), v.get("current_liabilities")
-    v["working_capital"] = ca - cl if ca is not None and cl is not None else None
+    v["working_capital"] = non_cash_working_capital(v)
     return v
 
 
+def non_cash_working_capital(v: Mapping[str, float | None]) -> float | None:
+    """(current assets - cash - marketable securities) - (current liabilities - current debt), USD.
+
+    Current debt is ``DebtCurrent`` where reported, else the current portion of
+    long-term debt + commercial paper + short-term borrowings. Cash and debt are
+    financing, not operations: a change in them is not reinvestment, and the DCF's
+    equity bridge adds cash (and subtracts debt) once, there. ``None`` without
+    current assets and liabilities.
+    """
+    ca, cl = v.get("current_assets"), v.get("current_liabilities")
+    if ca is None or cl is None:
+        return None
+    debt = v.get("debt_current")
+    if debt is None:
+        debt = _total(v.get("long_term_debt_current"), v.get("commercial_paper"), v.get("short_term_borrowings"))
+    return (ca - (v.get("cash_and_equivalents") or 0.0) - (v.get("marketable_securities") or 0.0)) - (cl - (debt or 0.0))
+
+
 def _shares_at(view: FactView, end: dt.date) -> float | None:
-    """Adjusted share count for a period ending ``end``: balance sheet, cover page, averages, dividends."""
-    count = view.get("CommonStockSharesOutstanding", {}).get((None, end))
-    if count is not None:
-        return count
+    """Adjusted share count for a period ending ``end``, best first: the cover page (dei
+    EntityCommonStockSharesOutstanding, dated weeks after the period end), the balance sheet,
+    the basic then the diluted weighted average, and dividends / dividends per share (V)."""
     dei = view.get(c.DEI_SHARES_CONCEPT, {})
     cover = sorted((k[1], v) for k, v in dei.items() if 0 <= (k[1] - end).days <= DEI_WINDOW_DAYS)
     if cover:
         return cover[0][1]
+    count = view.get("CommonStockSharesOutstanding", {}).get((None, end))
+    if count is not None:
+        return count
     for concept in c.SHARE_DURATION_CONCEPTS:
         spans = sorted((_days(k), v) for k, v in view.get(concept, {}).items() if k[1] == end and k[0] is not None)
         if spans:
@@ -275,8 +324,10 @@ def derive_periods(view: FactView) -> Periods:
         if all(window[j + 1][0][0] == window[j][0][1] + DAY for j in range(3)):
             raw = dict(window[-1][1])
             for name in c.FLOW_FIELDS:
-                parts = [q[name] for _, q in window]
-                raw[name] = sum(p for p in parts if p is not None) if all(p is not None for p in parts) else None
+                raw[name] = trailing_twelve_months(annual_flows[name], window[-1][0][1])
+                if raw[name] is None:
+                    parts = [q[name] for _, q in window]
+                    raw[name] = sum(p for p in parts if p is not None) if all(p is not None for p in parts) else None
             ttm.append(_period_values(window[0][0], window[-1][0], raw))
 
     counts = [(k[1], v) for k, v in view.get(c.DEI_SHARES_CONCEPT, {}).items()]
