@@ -3,6 +3,8 @@
 Each ticker may hold at most ``base_fraction`` of the portfolio's value,
 scaled down when its recent volatility is high and when it moves with the
 other tickers (a crowded bet), and never more than the cash at hand.
+Correlations pair two tickers' returns by session date, never by position
+(SPY's bundled prices end a session before the stocks').
 """
 
 from __future__ import annotations
@@ -15,7 +17,16 @@ import numpy as np
 from hedgeflow import finmath
 from hedgeflow.schemas import Portfolio, PositionLimit, Price
 
-__all__ = ["RiskRules", "correlation_multiplier", "portfolio_value", "position_limits", "volatility_multiplier"]
+__all__ = [
+    "RiskRules",
+    "aligned",
+    "correlation",
+    "correlation_multiplier",
+    "dated_returns",
+    "portfolio_value",
+    "position_limits",
+    "volatility_multiplier",
+]
 
 
 @dataclass(frozen=True)
@@ -60,9 +71,20 @@ def portfolio_value(portfolio: Portfolio, prices: dict[str, float]) -> float:
     return value
 
 
-def _recent_returns(bars: list[Price], window: int) -> np.ndarray:
-    closes = [bar.close for bar in bars[-(window + 1) :]]
-    return finmath.returns(closes)
+DatedReturns = dict[str, float]  # session date (ISO) -> close-to-close return ending that session
+
+
+def dated_returns(bars: list[Price], window: int) -> DatedReturns:
+    """The last ``window`` daily returns, each keyed by the session it ends on."""
+    recent = bars[-(window + 1) :]
+    values = finmath.returns([bar.close for bar in recent])
+    return {bar.time: float(r) for bar, r in zip(recent[1:], values)}
+
+
+def aligned(a: DatedReturns, b: DatedReturns) -> tuple[np.ndarray, np.ndarray]:
+    """The two series on the dates both have, oldest first: pairs by date, never by position."""
+    common = sorted(a.keys() & b.keys())
+    return np.array([a[d] for d in common]), np.array([b[d] for d in common])
 
 
 def position_limits(
@@ -70,12 +92,12 @@ def position_limits(
 ) -> list[PositionLimit]:
     """One limit per ticker with prices; ``prices`` maps ticker to bars, oldest first."""
     last = {t: bars[-1].close for t, bars in prices.items() if bars}
-    rets = {t: _recent_returns(bars, rules.window_days) for t, bars in prices.items() if bars}
+    rets = {t: dated_returns(bars, rules.window_days) for t, bars in prices.items() if bars}
     total = portfolio_value(portfolio, last)
     limits: list[PositionLimit] = []
     for ticker, price in last.items():
-        vol = finmath.annualised_volatility(rets[ticker])
-        others = [_correlation(rets[ticker], rets[o]) for o in rets if o != ticker]
+        vol = finmath.annualised_volatility(list(rets[ticker].values()))
+        others = [correlation(rets[ticker], rets[o]) for o in rets if o != ticker]
         known = [c for c in others if not math.isnan(c)]
         avg_corr = float(np.mean(known)) if known else None
         fraction = rules.base_fraction * volatility_multiplier(vol, rules) * correlation_multiplier(avg_corr, rules)
@@ -102,11 +124,11 @@ def position_limits(
     return limits
 
 
-def _correlation(a: np.ndarray, b: np.ndarray) -> float:
-    n = min(a.size, b.size)
-    if n < 10:
+def correlation(a: DatedReturns, b: DatedReturns) -> float:
+    """Pearson correlation of two return series on their common dates; nan under 10 of them."""
+    x, y = aligned(a, b)
+    if x.size < 10:
         return float("nan")
-    x, y = a[-n:], b[-n:]
     if np.std(x) == 0 or np.std(y) == 0:
         return float("nan")
     return float(np.corrcoef(x, y)[0, 1])

@@ -28,6 +28,7 @@ __all__ = [
     "Position",
     "PositionLimit",
     "Price",
+    "PriceAdjustment",
     "RunRequest",
     "RunResult",
     "Signal",
@@ -38,6 +39,9 @@ __all__ = [
 Signal = Literal["bullish", "bearish", "neutral"]
 Action = Literal["buy", "sell", "short", "cover", "hold"]
 Period = Literal["annual", "quarterly", "ttm"]
+# "splits_and_dividends" (yfinance auto_adjust, the bundled prices) puts older closes below the
+# prices traded, so a market cap from them understates older values of dividend payers.
+PriceAdjustment = Literal["none", "splits", "splits_and_dividends"]
 
 
 class _Data(BaseModel):
@@ -205,6 +209,11 @@ class Snapshot(_Data):
     insider_trades: tuple[InsiderTrade, ...] | None = None
     news: tuple[CompanyNews, ...] | None = None
     market_cap: float | None = None
+    price_adjustment: PriceAdjustment | None = Field(
+        default=None,
+        description="How the provider's closes are adjusted (market cap = close x shares inherits it); "
+        "None when the provider does not say.",
+    )
     missing: tuple[str, ...] = ()
     fingerprint: str = Field(default="", description="Digest of everything above: part of analyst cache keys.")
 

@@ -1,20 +1,20 @@
 """The committee's roster: keys and one-line descriptions, importable without loading analysts.
 
 Each key names a module ``hedgeflow.analysts.<key>`` holding ``NAME``,
-``DESCRIPTION``, ``PERSONA``, ``analyze`` and ``derive_signal``.
+``DESCRIPTION``, ``PERSONA``, ``analyze`` and ``derive_signal``. An analyst's
+``version`` (part of its cache key) hashes every module its signal depends on.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib
-import inspect
 from functools import cache
 
 from hedgeflow.analysts.base import AnalystSpec
+from hedgeflow.cache_rules import DATA_MODULES, code_version, module_closure
 from hedgeflow.errors import InvalidRequestError
 
-__all__ = ["CATALOGUE", "load_analyst", "load_committee", "resolve_analysts"]
+__all__ = ["CATALOGUE", "dependencies", "load_analyst", "load_committee", "resolve_analysts"]
 
 # key -> one-line description (kept in step with each module's DESCRIPTION by a test)
 CATALOGUE: dict[str, str] = {
@@ -40,14 +40,23 @@ CATALOGUE: dict[str, str] = {
 }
 
 
+# What every analysis also depends on beyond its own imports: the model prompts built from it.
+ALWAYS_DEPENDS_ON = ("hedgeflow.analysts.base", "hedgeflow.llm.prompts")
+
+
+@cache
+def dependencies(key: str) -> tuple[str, ...]:
+    """Every hedgeflow module analyst ``key``'s signal depends on: its module, what it imports at
+    module level, transitively (base, common, finmath, schemas...), the prompts and the data
+    modules that derive the figures it reads; sorted."""
+    return module_closure((f"hedgeflow.analysts.{key}", *ALWAYS_DEPENDS_ON, *DATA_MODULES))
+
+
 @cache
 def load_analyst(key: str) -> AnalystSpec:
     if key not in CATALOGUE:
         raise InvalidRequestError(f"unknown analyst {key!r}; known: {', '.join(CATALOGUE)}")
     module = importlib.import_module(f"hedgeflow.analysts.{key}")
-    source = inspect.getsource(module).encode() + inspect.getsource(
-        importlib.import_module("hedgeflow.analysts.base")
-    ).encode()
     return AnalystSpec(
         key=key,
         name=module.NAME,
@@ -55,7 +64,7 @@ def load_analyst(key: str) -> AnalystSpec:
         persona=module.PERSONA,
         analyze=module.analyze,
         derive_signal=module.derive_signal,
-        version=hashlib.sha256(source).hexdigest()[:12],
+        version=code_version(dependencies(key)),
     )
 
 

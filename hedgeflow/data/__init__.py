@@ -10,9 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Protocol
 
-from hedgeflow.schemas import CompanyNews, FinancialMetrics, InsiderTrade, LineItem, Period, Price
+from hedgeflow.schemas import CompanyNews, FinancialMetrics, InsiderTrade, LineItem, Period, Price, PriceAdjustment
 
-__all__ = ["DataProvider", "get_provider"]
+__all__ = ["PRICE_ADJUSTMENT", "DataProvider", "get_provider"]
+
+# How each provider's daily closes are adjusted. The bundled prices are yfinance auto_adjust
+# (splits and dividends; PROVENANCE.md). financialdatasets does not document it: None.
+PRICE_ADJUSTMENT: dict[str, PriceAdjustment | None] = {"offline": "splits_and_dividends", "financialdatasets": None}
 
 
 class DataProvider(Protocol):

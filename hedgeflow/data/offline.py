@@ -161,7 +161,13 @@ class OfflineProvider:
         return None  # not in the bundled data
 
     def get_market_cap(self, ticker: str, end: dt.date) -> float | None:
-        """Adjusted close on ``end`` x the latest split-adjusted share count filed by then."""
+        """Close on ``end`` x the latest split-adjusted share count filed by then (``None`` if that
+        count is older than MAX_SHARE_COUNT_AGE_DAYS).
+
+        The bundled closes are the only ones there are, and they are adjusted for dividends
+        too: for dividend payers older market caps come out low (AAPL 2019-06-28 by about 4 %).
+        Snapshots say so in ``price_adjustment``.
+        """
         symbol = self._check(ticker, end)
         counts = _periods(symbol, end).share_counts
         close = _close_on_or_before(symbol, end)

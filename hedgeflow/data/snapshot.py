@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from hedgeflow.cache_rules import fingerprint
-from hedgeflow.data import DataProvider
+from hedgeflow.data import PRICE_ADJUSTMENT, DataProvider
 from hedgeflow.schemas import CompanyNews, FinancialMetrics, InsiderTrade, LineItem, Price, Snapshot
 
 __all__ = ["assemble_snapshot", "build_snapshot", "price_history_start"]
@@ -52,6 +52,7 @@ def assemble_snapshot(
         insider_trades=None if insider_trades is None else tuple(insider_trades),
         news=None if news is None else tuple(news),
         market_cap=market_cap,
+        price_adjustment=PRICE_ADJUSTMENT.get(provider),
         missing=tuple(missing),
     )
     return snapshot.model_copy(update={"fingerprint": fingerprint(snapshot)})
