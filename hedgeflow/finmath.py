@@ -225,7 +225,10 @@ def tail_ratio(values: Floats) -> float:
 
 
 def beta(asset_returns: Floats, market_returns: Floats) -> float:
-    """cov(asset, market) / var(market) over the common tail; nan under 20 pairs."""
+    """cov(asset, market) / var(market) over the common tail; nan under 20 pairs.
+
+    Pairs by position: align the two series by date first (``hedgeflow.risk.aligned``).
+    """
     a, m = _arr(asset_returns), _arr(market_returns)
     n = min(a.size, m.size)
     if n < 20:

@@ -220,7 +220,10 @@ def test_rules_orders_always_fit_the_book(book: tuple[Portfolio, list[PositionLi
         for limit in limits for _ in range(data.draw(st.integers(0, 4)))
     ]
     allowed = allowed_actions(limits, portfolio)
-    check_book(rules_orders(signals, allowed), allowed, portfolio)
+    orders = rules_orders(signals, allowed)
+    check_book(orders, allowed, portfolio)
+    for alone, fitted in zip(rules_orders(signals, Allowed(allowed.actions)), orders):
+        assert fitted.quantity == alone.quantity or "shared by conviction" in fitted.reasoning
 
 
 @settings(max_examples=300, deadline=None)
@@ -236,4 +239,9 @@ def test_any_model_answer_fits_the_book(book: tuple[Portfolio, list[PositionLimi
         "reasoning": st.text(max_size=10),
     }), max_size=10))
     allowed = allowed_actions(limits, portfolio)
-    check_book(clamp_orders(answer, allowed), allowed, portfolio)  # type: ignore[arg-type]
+    orders = clamp_orders(answer, allowed)  # type: ignore[arg-type]
+    check_book(orders, allowed, portfolio)
+    per_ticker = clamp_orders(answer, Allowed(allowed.actions))  # type: ignore[arg-type]  # no book: caps only
+    for alone, fitted in zip(per_ticker, orders):
+        if fitted.quantity < alone.quantity:  # cut by the book: the order says so
+            assert "shared by conviction" in fitted.reasoning

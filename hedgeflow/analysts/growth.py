@@ -17,6 +17,7 @@ from hedgeflow.analysts.common import (
     market_cap,
     mean_score,
     ratio_series,
+    years_between,
 )
 from hedgeflow.schemas import AgentSignal, Analysis, Snapshot, SubScore
 
@@ -86,10 +87,14 @@ def derive_signal(analysis: Analysis) -> AgentSignal:
 
 
 def yoy_growth(snapshot: Snapshot, field: str) -> list[float]:
-    """Year-over-year growth of an annual ``field``, oldest first; pairs missing a value are skipped."""
+    """Year-over-year growth of an annual ``field``, oldest first; pairs missing a value, or not a
+    year apart (a fiscal year missing between them), are skipped."""
     items = snapshot.line_items
     out: list[float] = []
     for new, old in zip(reversed(items[:-1]), reversed(items[1:])):
+        years = years_between(old, new)
+        if years is None or not 0.9 <= years <= 1.1:
+            continue
         value = finite(finmath.growth_rate(getattr(new, field), getattr(old, field)))
         if value is not None:
             out.append(value)

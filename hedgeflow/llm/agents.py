@@ -74,7 +74,9 @@ def clamp_orders(decisions: list[dict[str, object]], allowed: Mapping[str, Mappi
     """One Order per allowed ticker, never trusting the answer: each capped by its ticker's limit
     (anything not allowed becomes hold 0), then all of them fitted to the book together
     (``portfolio.fit_to_book``: buys and new-short margin within free cash, shared by conviction)."""
-    by_ticker = {str(d.get("ticker", "")).upper(): d for d in decisions}
+    by_ticker: dict[str, dict[str, object]] = {}
+    for d in decisions:
+        by_ticker.setdefault(str(d.get("ticker", "")).upper(), d)  # a repeated ticker keeps its first answer
     orders: list[Order] = []
     for ticker in sorted(allowed):
         limits = allowed[ticker]
