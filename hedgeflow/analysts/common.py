@@ -61,7 +61,7 @@ def latest(items: Sequence[Any], field: str) -> float | None:
     """``field`` of the newest period in newest-first ``items`` (line items or metrics).
 
     No walking back: a figure the newest period does not report is missing,
-    not taken from an older period (see STALENESS in docs/figures.md).
+    not taken from an older period (docs/figures.md, "No stale figure").
     """
     return finite(getattr(items[0], field, None)) if items else None
 

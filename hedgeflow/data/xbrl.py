@@ -9,6 +9,11 @@ Quarters: 10-Qs report cash flows year to date and 10-Ks report only the
 year, so a quarter is the reported three-month figure, else the difference
 of two cumulative figures three months apart (Q4 = FY - 9M), else the year
 minus its three reported quarters.
+
+TTM: last fiscal year + current year to date - prior-year year to date, so a
+restatement the current 10-Q carries in its comparative reaches the TTM; a
+TTM ending on a fiscal year end is that year's figure. Four quarters are
+summed only where a part of that formula is not reported.
 """
 
 from __future__ import annotations
@@ -41,8 +46,8 @@ __all__ = [
 DAY = dt.timedelta(days=1)
 Key = tuple[dt.date | None, dt.date]  # (start, end); start is None for instants
 CARRY_SHARES_DAYS = 120  # a quarter without a share count borrows the previous quarter's
-DEI_WINDOW_DAYS = 100
-YTD_MAX_DAYS = 290  # a nine-month year to date ends at most about 280 days after the fiscal year end  # cover-page counts are dated a few weeks after the period end
+DEI_WINDOW_DAYS = 100  # cover-page counts are dated a few weeks after the period end
+YTD_MAX_DAYS = 290  # a nine-month year to date ends at most about 280 days after the fiscal year end
 
 
 @dataclass(frozen=True, slots=True)
