@@ -97,8 +97,9 @@ def dated_ratio_series(items: Sequence[Any], numerator: str, denominator: str) -
 
 
 def latest_ratio(items: Sequence[Any], numerator: str, denominator: str) -> float | None:
-    """numerator / denominator of the newest period that has both (positive denominator)."""
-    values = ratio_series(items, numerator, denominator)
+    """numerator / denominator of the newest period (positive denominator); like ``latest``, an
+    older period is never used when the newest lacks either figure."""
+    values = ratio_series(items[:1], numerator, denominator)
     return values[-1] if values else None
 
 
@@ -198,8 +199,8 @@ def debt_to_equity(snapshot: Snapshot) -> float | None:
 
 
 def capex_intensity(snapshot: Snapshot) -> float | None:
-    """|capital expenditure| / revenue of the latest annual period that has both."""
-    for item in snapshot.line_items:
+    """|capital expenditure| / revenue of the newest annual period (``None`` if it lacks either)."""
+    for item in snapshot.line_items[:1]:
         capex, revenue = finite(item.capital_expenditure), finite(item.revenue)
         if capex is not None and revenue is not None and revenue > 0:
             return abs(capex) / revenue
@@ -287,12 +288,12 @@ def current_ratio(snapshot: Snapshot) -> float | None:
 
 
 def interest_coverage(snapshot: Snapshot) -> float | None:
-    """EBIT / |interest expense|: ttm metrics, else the newest annual period that reports both
-    (``None`` when no interest expense is reported, e.g. a company without debt)."""
+    """EBIT / |interest expense|: current ttm metrics, else the newest annual period (``None`` when
+    it reports no interest expense, e.g. a company without debt: no older year's coverage)."""
     value = latest_metric(snapshot, "interest_coverage")
     if value is not None:
         return value
-    for item in snapshot.line_items:
+    for item in snapshot.line_items[:1]:
         ebit = finite(item.ebit) if item.ebit is not None else finite(item.operating_income)
         interest = finite(item.interest_expense)
         if ebit is not None and interest is not None and interest != 0:
