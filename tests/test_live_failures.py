@@ -196,7 +196,7 @@ def test_headlines_never_come_from_after_the_as_of_date(stamps: list[dt.datetime
 
 @pytest.mark.parametrize(("instant", "session"), [
     ("2026-11-30T03:00:00+00:00", "2026-11-27"),  # Sunday night in New York: Friday (the early close)
-    ("2026-11-27T20:59:00+00:00", "2026-11-27"),  # Friday 15:59 EST... the early close was 13:00; 16:00 rule
+    ("2026-11-27T21:00:00+00:00", "2026-11-27"),  # Friday 16:00 EST (an early-close day, complete by then)
     ("2026-11-27T20:00:00+00:00", "2026-11-25"),  # Friday 15:00 EST: Thursday is Thanksgiving
     ("2025-07-07T20:00:00+00:00", "2025-07-07"),  # Monday 16:00 EDT: today's session is complete
     ("2025-07-07T19:59:00+00:00", "2025-07-03"),  # Monday 15:59 EDT: Friday 4 July was a holiday
