@@ -31,15 +31,21 @@ BLOCK_PREFIX = "block:"
 def live_settings(block_name: str | None = None) -> LiveSettings:
     """A named block's settings; else the environment, a missing User-Agent taken from the ``default`` block."""
     if block_name:
-        return HedgeflowDataProvider.load(block_name, _sync=True).settings()  # type: ignore[union-attr]
+        return _load(block_name).settings()
     if os.environ.get("HEDGEFLOW_SEC_USER_AGENT"):
         return LiveSettings.from_env()
     try:
-        block = HedgeflowDataProvider.load(DEFAULT_BLOCK, _sync=True)
+        agent = _load(DEFAULT_BLOCK).sec_user_agent
     except (ValueError, ObjectNotFound):
-        block = None
-    agent = getattr(block, "sec_user_agent", None)
+        agent = None
     return LiveSettings.from_env(sec_user_agent=check_user_agent(agent))
+
+
+def _load(name: str) -> HedgeflowDataProvider:
+    """The saved block, loaded synchronously even from a worker thread of an async task run."""
+    block = HedgeflowDataProvider.load(name, _sync=True)  # type: ignore[call-arg]
+    assert isinstance(block, HedgeflowDataProvider)
+    return block
 
 
 def sec_rate_limiter(settings: LiveSettings) -> RateLimiter | None:

@@ -88,7 +88,9 @@ def parse_chart(body: Any, symbol: str) -> Chart:
     stamps = result.get("timestamp") or []
     quote_ = (result.get("indicators", {}).get("quote") or [{}])[0]
     adjclose = ((result.get("indicators", {}).get("adjclose") or [{}])[0]).get("adjclose")
-    dates, bars, closes = [], [], []
+    dates: list[dt.date] = []
+    bars: list[Price] = []
+    closes: list[float] = []
     for i, ts in enumerate(stamps):
         o, h, low, c = (quote_.get(k, [None] * len(stamps))[i] for k in ("open", "high", "low", "close"))
         if o is None or h is None or low is None or c is None or c <= 0:

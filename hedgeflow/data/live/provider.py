@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 import hashlib
 import json
 import time
@@ -178,12 +179,12 @@ class LiveProvider(OfflineProvider):
         )
         refs = form4_refs(submissions.get("filings", {}).get("recent", {}), start, end)
         for name in older_submission_files(submissions, start, end):
-            page = self._documents.get(("submissions", symbol, name), lambda name=name: self.http.json(
-                "sec_data", submissions_path(cik, name), f"older filings of {symbol}"))
+            page = self._documents.get(("submissions", symbol, name), functools.partial(
+                self.http.json, "sec_data", submissions_path(cik, name), f"older filings of {symbol}"))
             refs += form4_refs(page, start, end)
         trades: list[InsiderTrade] = []
         for ref in sorted(set(refs), key=lambda r: (r.filing_date, r.accession), reverse=True)[:MAX_FORM4_PER_WINDOW]:
-            document = self._filings.get(("form4", cik, ref.accession), lambda ref=ref: self._form4(cik, ref))
+            document = self._filings.get(("form4", cik, ref.accession), functools.partial(self._form4, cik, ref))
             if document is not None:
                 trades += insider_trades(parse_form4(document), symbol, ref.filing_date)
         return trades

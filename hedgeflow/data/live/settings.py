@@ -76,4 +76,4 @@ class LiveSettings(BaseModel):
         env.update({k: v for k, v in overrides.items() if v})
         values = {k: v.strip().rstrip("/") for k, v in env.items() if v and v.strip()}
         values["sec_user_agent"] = check_user_agent(env["sec_user_agent"])
-        return cls(**values)
+        return cls.model_validate(values)
