@@ -13,6 +13,8 @@ import datetime as dt
 import math
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from hedgeflow.data.live import LiveProvider, LiveSettings
 from hedgeflow.data.live.calendar import NEW_YORK
@@ -20,7 +22,7 @@ from hedgeflow.data.offline import OfflineProvider
 from hedgeflow.data.snapshot import build_snapshot
 from hedgeflow.errors import DataUnavailableError
 from tests.fakes import FakeServer
-from tests.live_fakes import live_fake, live_fake_server  # noqa: F401 - fixtures
+from tests.live_fakes import live_fake, live_fake_server, synthetic  # noqa: F401 - fixtures
 
 SHARED = ("prices", "metrics", "line_items", "quarterly_line_items", "market_cap")
 
@@ -136,3 +138,20 @@ def test_each_document_is_fetched_once_for_all_datasets(live: LiveProvider, live
     # A new provider (a new process) reads the ticker list from the file kept for a day.
     build_snapshot(LiveProvider(LiveSettings.from_env()), "TSLA", dt.date(2024, 1, 2), dt.date(2024, 3, 28))
     assert live_fake.counters()["by_path"]["/files/company_tickers.json"] == 1
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(end=st.dates(dt.date(2021, 3, 1), dt.date(2025, 10, 31)))
+def test_nothing_dated_after_the_as_of_date_is_seen(live: LiveProvider, end: dt.date) -> None:
+    start = end - dt.timedelta(days=91)
+    assert all(p.time <= end.isoformat() for p in live.get_prices("SCWO", start, end))
+    trades = live.get_insider_trades("SCWO", start, end)
+    assert trades is not None and all(start.isoformat() <= t.filing_date <= end.isoformat() for t in trades)
+    for item in live.get_line_items("SCWO", end, "quarterly", 12) + live.get_line_items("SCWO", end, "annual", 10):
+        # a period is known once filed: 40 days after a quarter, 60 after a year (synthetic.filed_on)
+        assert dt.date.fromisoformat(item.report_period) + dt.timedelta(days=40) <= end
+    cap = live.get_market_cap("SCWO", end)
+    sessions = [d for d in synthetic.sessions(end) if d <= end]
+    if cap is not None:  # the close as traded on the last session up to the as-of date x a share count,
+        shares = cap / synthetic.raw_close(sessions[-1])  # and SCWO's counts are whole multiples of 500,000
+        assert abs(shares - round(shares)) < 1e-3 and round(shares) % 500_000 == 0
