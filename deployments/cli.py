@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from hedgeflow.data.live import LiveProvider
     from hedgeflow.schemas import RunRequest
 
 __all__ = ["main"]
@@ -46,18 +47,21 @@ def _parser() -> argparse.ArgumentParser:
     analyze = commands.add_parser("analyze", help="analyse tickers with the committee and decide orders")
     analyze.add_argument("--tickers", type=_list, required=True, help="comma-separated, e.g. AAPL,NVDA")
     analyze.add_argument("--start", type=_date, help="first date of the window (default: three months before end)")
-    analyze.add_argument("--end", type=_date, help="as-of date (default: the latest date in the data)")
+    analyze.add_argument("--end", type=_date, help="as-of date (default: the latest date in the data; "
+                         "live: the last completed trading session)")
     analyze.add_argument("--analysts", type=_list, default=["all"], help="all, or comma-separated keys")
     analyze.add_argument("--model", default="rules", help="rules | anthropic:M | openai:M | openai-compatible:M@URL")
     analyze.add_argument("--cash", type=float, default=100_000.0, help="initial cash (default 100000)")
     analyze.add_argument("--margin-requirement", type=float, default=0.5, help="margin for shorts (default 0.5)")
-    analyze.add_argument("--data-provider", default="offline", choices=["offline", "financialdatasets"])
+    analyze.add_argument("--data-provider", default="offline", choices=["offline", "live", "financialdatasets"])
     analyze.add_argument("--refresh", action="store_true", help="recompute and rewrite cached results")
     analyze.add_argument("--show-reasoning", action="store_true", help="print each analyst's reasoning")
     analyze.add_argument("--json", action="store_true", help="print the RunResult as JSON and nothing else")
 
     commands.add_parser("analysts", help="list the analysts")
-    commands.add_parser("tickers", help="list the bundled tickers and their date ranges")
+    tickers = commands.add_parser("tickers", help="list the bundled tickers and their date ranges, or find live ones")
+    tickers.add_argument("--data-provider", default="offline", choices=["offline", "live"])
+    tickers.add_argument("--search", help="only tickers whose symbol or company name contains this")
 
     bench = commands.add_parser("bench", help="the A/B benchmark against the fake servers", add_help=False)
     bench.add_argument("bench_args", nargs=argparse.REMAINDER)
@@ -86,10 +90,32 @@ def _analysts() -> int:
     return 0
 
 
-def _tickers() -> int:
-    from hedgeflow.data.catalogue import bundled_ranges
+def _live_provider() -> LiveProvider:
+    """The live provider for the command line (settings from the environment), or a one-line UsageError."""
+    from hedgeflow.data.live import LiveProvider, LiveSettings, UserAgentError
 
+    try:
+        return LiveProvider(LiveSettings.from_env())
+    except UserAgentError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _tickers(args: argparse.Namespace) -> int:
+    from hedgeflow.data.catalogue import bundled_ranges
+    from hedgeflow.errors import DataError
+
+    if args.data_provider == "live":
+        provider = _live_provider()
+        try:
+            found = provider.search(args.search) if args.search else list(provider.companies().values())
+        except DataError as exc:
+            raise UsageError(str(exc)) from None
+        for company in found:
+            print(f"{company.ticker:<8} CIK {company.cik:<10} {company.title}")
+        return 0 if found else 1
     for ticker, (first, last) in bundled_ranges().items():
+        if args.search and args.search.strip().upper() not in ticker:
+            continue
         note = "  (prices only: benchmark)" if ticker == "SPY" else ""
         print(f"{ticker:<6} {first} to {last}{note}")
     return 0
@@ -143,7 +169,30 @@ def _request(args: argparse.Namespace) -> RunRequest:
             validate_request(request, bundled_ranges())
         except InvalidRequestError as exc:
             raise UsageError(str(exc)) from None
+    if args.data_provider == "live":
+        return _live_request(request)
     return request
+
+
+def _live_request(request: RunRequest) -> RunRequest:
+    """Tickers checked against SEC's list (kept on disk for a day); the as-of date defaults to the last session."""
+    from hedgeflow.errors import DataError, InvalidRequestError
+    from hedgeflow.request import validate_request
+
+    provider = _live_provider()
+    try:
+        available = provider.tickers()
+    except DataError as exc:
+        raise UsageError(str(exc)) from None
+    unknown = [t for t in request.tickers if t not in available]
+    if unknown:
+        raise UsageError(f"SEC lists no ticker {', '.join(unknown)}; find one with: "
+                         f"hedgeflow tickers --data-provider live --search NAME")
+    try:
+        _, end = validate_request(request, available)
+    except InvalidRequestError as exc:
+        raise UsageError(str(exc)) from None
+    return request.model_copy(update={"end": end})
 
 
 @contextmanager
@@ -219,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "analysts":
             return _analysts()
         if args.command == "tickers":
-            return _tickers()
+            return _tickers(args)
         if args.command == "bench":
             from bench.run import main as bench_main
 

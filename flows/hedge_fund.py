@@ -60,7 +60,8 @@ async def hedge_fund(
         model: rules, anthropic:<model>, openai:<model> or openai-compatible:<model>@<base_url>.
         portfolio: Cash, margin requirement and positions; default 100,000 cash.
         refresh: Recompute and rewrite cached results.
-        data_provider: offline (bundled data) or financialdatasets.
+        data_provider: offline (bundled data), live (SEC EDGAR facts and Form 4s, keyless prices and
+            news; any US ticker), block:<name> (a saved Hedgeflow Data Provider block) or financialdatasets.
         breaker_block: Name of a saved Hedgeflow Circuit Breaker block; default from the environment.
         persist: Write the run, its signals and orders to the database (HEDGEFLOW_DATABASE_URL, default SQLite).
         database_block: Name of a saved Hedgeflow Database block to write to instead.

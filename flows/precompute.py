@@ -27,7 +27,8 @@ async def precompute(
     Args:
         tickers: Tickers to warm; default the list in the "default" Hedgeflow Popular Tickers block.
         model: The model whose signals to warm (rules, anthropic:..., openai:..., openai-compatible:...).
-        data_provider: offline (bundled data) or financialdatasets.
+        data_provider: offline (bundled data), live (SEC EDGAR facts and Form 4s, keyless prices and
+            news; any US ticker), block:<name> (a saved Hedgeflow Data Provider block) or financialdatasets.
     """
     tickers = tickers or await PopularTickers.current()
     request = RunRequest(tickers=tickers, model=model)

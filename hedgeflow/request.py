@@ -28,9 +28,8 @@ def validate_request(
     """Raise InvalidRequestError naming what is available; return the resolved window."""
     unknown = [t for t in request.tickers if t not in available]
     if unknown:
-        raise InvalidRequestError(
-            f"unknown ticker(s) {', '.join(unknown)}; available: {', '.join(sorted(available))}"
-        )
+        listing = ", ".join(sorted(available)) if len(available) <= 50 else f"{len(available)} tickers"
+        raise InvalidRequestError(f"unknown ticker(s) {', '.join(unknown)}; available: {listing}")
     resolve_analysts(request.analysts)
     if not request.model.startswith("block:"):
         from hedgeflow.llm import parse_model

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import threading
 import time
 from functools import cache
 from typing import Any, Literal
@@ -12,7 +13,7 @@ from prefect import task
 from prefect.runtime import task_run
 from prefect.states import State
 
-from hedgeflow.data import DataProvider, get_provider
+from hedgeflow.data import DataProvider
 from hedgeflow.errors import TransientDataError
 from hedgeflow.data.snapshot import (
     LINE_ITEM_HISTORY,
@@ -23,6 +24,7 @@ from hedgeflow.data.snapshot import (
 )
 from hedgeflow.retry import RETRY, retry_after
 from hedgeflow.schemas import Snapshot
+from tasks.live_data import build_provider
 from tasks.threads import in_thread
 
 __all__ = ["DATASETS", "Dataset", "assemble_snapshot_task", "available_tickers", "fetch_dataset", "provider_named", "reset_providers"]
@@ -43,10 +45,26 @@ TICKER_LIST_TTL_S = 300.0
 _TICKERS: dict[str, tuple[float, dict[str, tuple[dt.date, dt.date]]]] = {}
 
 
+_PROVIDER_LOCK = threading.Lock()
+
+
 @cache
+def _provider(name: str) -> DataProvider:
+    return build_provider(name)
+
+
 def provider_named(name: str) -> DataProvider:
-    """One provider per process and name: parsed files and HTTP pools are reused across runs."""
-    return get_provider(name)
+    """One provider per process and name: parsed files and HTTP pools are reused across runs.
+
+    Built in a worker thread (loading a block, registering SEC's rate limit), once: concurrent
+    first calls wait for it.
+    """
+    with _PROVIDER_LOCK:
+        return _provider(name)
+
+
+def fetch_named(provider: str, dataset: Dataset, ticker: str, start: dt.date, end: dt.date) -> Any:
+    return fetch(provider_named(provider), dataset, ticker, start, end)
 
 
 def fetch(provider: DataProvider, dataset: Dataset, ticker: str, start: dt.date, end: dt.date) -> Any:
@@ -81,7 +99,7 @@ def _transient(task: Any, run: Any, state: State[Any]) -> bool:
 )
 async def fetch_dataset(provider: str, dataset: Dataset, ticker: str, start: dt.date, end: dt.date) -> Any:
     try:
-        return await in_thread(fetch, provider_named(provider), dataset, ticker, start, end)
+        return await in_thread(fetch_named, provider, dataset, ticker, start, end)
     except TransientDataError as exc:
         attempt = max(1, task_run.run_count or 1)
         if attempt <= RETRY.retries:  # honour Retry-After beyond the scheduled backoff
@@ -91,7 +109,7 @@ async def fetch_dataset(provider: str, dataset: Dataset, ticker: str, start: dt.
 
 def reset_providers() -> None:
     """Forget providers and ticker lists (after their configuration changed)."""
-    provider_named.cache_clear()
+    _provider.cache_clear()
     _TICKERS.clear()
 
 
@@ -107,7 +125,7 @@ async def available_tickers(provider: str) -> dict[str, tuple[dt.date, dt.date]]
     now = time.monotonic()
     known = _TICKERS.get(provider)
     if known is None or now - known[0] > TICKER_LIST_TTL_S:
-        known = _TICKERS[provider] = (now, await in_thread(provider_named(provider).tickers))
+        known = _TICKERS[provider] = (now, await in_thread(lambda: provider_named(provider).tickers()))
     return known[1]
 
 

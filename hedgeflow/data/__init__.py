@@ -8,7 +8,7 @@ Point in time: every method sees only what was known on ``end``.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Protocol
+from typing import Any, Protocol
 
 from hedgeflow.schemas import CompanyNews, FinancialMetrics, InsiderTrade, LineItem, Period, Price, PriceAdjustment
 
@@ -47,8 +47,8 @@ class DataProvider(Protocol):
     def get_market_cap(self, ticker: str, end: dt.date) -> float | None: ...
 
 
-def get_provider(name: str = "offline", **options: str) -> DataProvider:
-    """The provider called ``name``: ``offline`` (bundled data) or ``financialdatasets``."""
+def get_provider(name: str = "offline", **options: Any) -> DataProvider:
+    """The provider called ``name``: ``offline`` (bundled data), ``live`` (SEC EDGAR, keyless prices) or ``financialdatasets``."""
     if name == "offline":
         from hedgeflow.data.offline import OfflineProvider
 
@@ -57,4 +57,8 @@ def get_provider(name: str = "offline", **options: str) -> DataProvider:
         from hedgeflow.data.financialdatasets import FinancialDatasetsProvider
 
         return FinancialDatasetsProvider(**options)
-    raise ValueError(f"unknown data provider {name!r}; choose offline or financialdatasets")
+    if name == "live":
+        from hedgeflow.data.live import LiveProvider
+
+        return LiveProvider(**options)
+    raise ValueError(f"unknown data provider {name!r}; choose offline, live or financialdatasets")

@@ -21,6 +21,7 @@ __all__ = [
     "REVENUE_CONCEPTS",
     "SHARE_CLASS_FACTOR",
     "SPLITS",
+    "Splits",
     "STOCK_CONCEPTS",
     "split_factor",
 ]
@@ -104,7 +105,8 @@ FLOW_FIELDS: Final = ("revenue", *FLOW_CONCEPTS)
 
 # Stock splits in the bundled price range (data README). Prices are adjusted for
 # them; SEC share counts are not, until filings after the split restate them.
-SPLITS: Final[dict[str, tuple[tuple[dt.date, float], ...]]] = {
+Splits = tuple[tuple[dt.date, float], ...]  # (effective date, new shares per old share)
+SPLITS: Final[dict[str, Splits]] = {
     "AAPL": ((dt.date(2020, 8, 31), 4.0),),
     "NVDA": ((dt.date(2021, 7, 20), 4.0), (dt.date(2024, 6, 10), 10.0)),
     "TSLA": ((dt.date(2020, 8, 31), 5.0), (dt.date(2022, 8, 25), 3.0)),
@@ -116,7 +118,7 @@ SPLITS: Final[dict[str, tuple[tuple[dt.date, float], ...]]] = {
 SHARE_CLASS_FACTOR: Final[dict[str, float]] = {"BRK-B": 1500.0}
 
 
-def split_factor(ticker: str, filed: dt.date) -> float:
+def split_factor(ticker: str, filed: dt.date, splits: Splits | None = None) -> float:
     """Multiplier that puts a share count filed on ``filed`` on today's (adjusted-price) basis.
 
     Filings made after a split restate earlier counts on the new basis (GOOGL's
@@ -124,7 +126,7 @@ def split_factor(ticker: str, filed: dt.date) -> float:
     filing date, not the count's own date, decides which splits still apply.
     """
     factor = SHARE_CLASS_FACTOR.get(ticker, 1.0)
-    for day, ratio in SPLITS.get(ticker, ()):
+    for day, ratio in SPLITS.get(ticker, ()) if splits is None else splits:
         if day > filed:
             factor *= ratio
     return factor

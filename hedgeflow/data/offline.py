@@ -30,7 +30,7 @@ from hedgeflow.data.xbrl import (
 from hedgeflow.errors import DataUnavailableError
 from hedgeflow.schemas import CompanyNews, FinancialMetrics, InsiderTrade, LineItem, Period, Price
 
-__all__ = ["BUNDLED_DIR", "OfflineProvider"]
+__all__ = ["BUNDLED_DIR", "OfflineProvider", "periods_known_at"]
 
 BUNDLED_DIR = Path(__file__).resolve().parent / "bundled"
 MAX_SHARE_COUNT_AGE_DAYS = 400  # an older count (BRK-B's last is from 2015) gives no market cap
@@ -79,10 +79,14 @@ def _facts(ticker: str) -> CompanyFacts | None:
         return parse_company_facts(json.load(handle), ticker)
 
 
+def periods_known_at(facts: CompanyFacts | None, day: dt.date) -> Periods:
+    """One company's periods as known on ``day``: the point-in-time rule both offline and live apply."""
+    return Periods() if facts is None else derive_periods(known_at(facts, day))
+
+
 @functools.lru_cache(maxsize=1024)
 def _periods(ticker: str, day: dt.date) -> Periods:
-    facts = _facts(ticker)
-    return Periods() if facts is None else derive_periods(known_at(facts, day))
+    return periods_known_at(_facts(ticker), day)
 
 
 def _close_on_or_before(ticker: str, day: dt.date) -> float | None:
@@ -146,7 +150,7 @@ class OfflineProvider:
             if i == 0:
                 market_cap = self.get_market_cap(symbol, end)
             else:
-                close = _close_on_or_before(symbol, values.end)
+                close = self._market_close(symbol, values.end)
                 shares = values.values.get("outstanding_shares")
                 market_cap = close * shares if close is not None and shares is not None else None
             out.append(compute_metrics(symbol, values, _prior_year(series[i + 1 :], values), period, market_cap))
@@ -169,8 +173,8 @@ class OfflineProvider:
         Snapshots say so in ``price_adjustment``.
         """
         symbol = self._check(ticker, end)
-        counts = _periods(symbol, end).share_counts
-        close = _close_on_or_before(symbol, end)
+        counts = self._periods_at(symbol, end).share_counts
+        close = self._market_close(symbol, end)
         if not counts or close is None:
             return None
         as_of, shares = counts[-1]
@@ -178,7 +182,14 @@ class OfflineProvider:
             return None
         return close * shares
 
-    @staticmethod
-    def _series(symbol: str, end: dt.date, period: Period) -> list[PeriodValues]:
-        periods = _periods(symbol, end)
+    def _periods_at(self, symbol: str, day: dt.date) -> Periods:
+        """The periods known on ``day`` (the live provider reads other facts through the same rule)."""
+        return _periods(symbol, day)
+
+    def _market_close(self, symbol: str, day: dt.date) -> float | None:
+        """The close that values the company on ``day``: the bundle holds adjusted closes only."""
+        return _close_on_or_before(symbol, day)
+
+    def _series(self, symbol: str, end: dt.date, period: Period) -> list[PeriodValues]:
+        periods = self._periods_at(symbol, end)
         return {"annual": periods.annual, "quarterly": periods.quarterly, "ttm": periods.ttm}[period]

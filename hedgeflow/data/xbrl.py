@@ -79,8 +79,13 @@ class Periods:
     share_counts: list[tuple[dt.date, float]] = field(default_factory=list)  # (as-of date, adjusted), oldest first
 
 
-def parse_company_facts(raw: Mapping[str, Any], ticker: str) -> CompanyFacts:
-    """Flatten SEC company-facts JSON into Facts from 10-K/10-Q filings, share counts split-adjusted."""
+def parse_company_facts(
+    raw: Mapping[str, Any], ticker: str, splits: c.Splits | None = None
+) -> CompanyFacts:
+    """Flatten SEC company-facts JSON into Facts from 10-K/10-Q filings, share counts split-adjusted.
+
+    ``splits`` (date, ratio) replaces the bundled table: the live provider passes the price service's.
+    """
     out: dict[str, list[Fact]] = defaultdict(list)
     taxonomies = raw.get("facts", {})
     for taxonomy in ("us-gaap", "dei"):
@@ -94,9 +99,9 @@ def parse_company_facts(raw: Mapping[str, Any], ticker: str) -> CompanyFacts:
                     filed = dt.date.fromisoformat(f["filed"])
                     val = float(f["val"])
                     if unit == "shares":
-                        val *= c.split_factor(ticker, filed)
+                        val *= c.split_factor(ticker, filed, splits)
                     elif unit == "USD/shares":
-                        val /= c.split_factor(ticker, filed)
+                        val /= c.split_factor(ticker, filed, splits)
                     start = dt.date.fromisoformat(f["start"]) if f.get("start") else None
                     out[concept].append(Fact(start, dt.date.fromisoformat(f["end"]), val, filed))
     return {concept: tuple(sorted(facts, key=lambda f: f.filed)) for concept, facts in out.items()}
