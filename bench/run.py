@@ -678,8 +678,8 @@ def run_benchmark(config: Config) -> dict[str, Any]:
     return report
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+def main(argv: list[str] | None = None, prog: str = "python -m bench.run") -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object keyed by scenario")
     parser.add_argument("--scenario", default="all", help="comma-separated: S0..S7, CLI, or all (default)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per scenario (default 3; S0 runs once)")
