@@ -4,6 +4,7 @@
     python -m bench.run --json               # one JSON object keyed by scenario
     python -m bench.run --scenario S1,S2     # some scenarios (S0..S7, CLI)
     python -m bench.run --quick              # S0 on a subset of analysts, extrapolated
+    python -m bench.run --tiny               # every scenario once at tiny latencies: a smoke test (the tests use it)
 
 The fake model server (OpenAI protocol, 2.0 s +- 20 %) and the fake
 financialdatasets.ai server (0.15 s) run in this process (``serve_in_thread``);
@@ -47,7 +48,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 __all__ = ["ALL_SCENARIOS", "Config", "main", "run_benchmark"]
 
@@ -82,7 +83,14 @@ class Config:
     redis: str | None = None
     profile: bool = True
     concurrent_runs: int = 10
+    model_timeout_s: float = 6.0  # three times the fake's 2 s latency: a hung call costs this before its retry
     scenarios: list[str] = field(default_factory=lambda: list(ALL_SCENARIOS))
+
+    @classmethod
+    def tiny(cls, scenarios: list[str] | None = None) -> Config:
+        """Every scenario once at tiny latencies: proves the machinery end to end in a few minutes, measures nothing."""
+        return cls(model_latency=0.05, model_jitter=0.0, data_latency=0.01, repeats=1, s0_repeats=1, quick=True,
+                   concurrent_runs=3, model_timeout_s=1.0, scenarios=scenarios or list(ALL_SCENARIOS))
 
     def limit(self, model_latency: float | None = None, data_latency: float | None = None) -> float:
         """One data round trip + one analyst call + one portfolio call."""
@@ -154,7 +162,7 @@ class Env:
         self.data.reset(latency=data, fault_rate=0.0)
 
 
-def _prepare_environment(base: str, redis: str | None) -> None:
+def _prepare_environment(base: str, redis: str | None, model_timeout_s: float) -> None:
     """Before Prefect is imported: a private home, no Redis unless asked, quiet console logs."""
     os.environ["HEDGEFLOW_HOME"] = os.path.join(base, "hedgeflow-home")
     os.environ.pop("HEDGEFLOW_DATABASE_URL", None)  # default SQLite in the temporary home
@@ -163,8 +171,9 @@ def _prepare_environment(base: str, redis: str | None) -> None:
     else:
         os.environ.pop("HEDGEFLOW_REDIS_URL", None)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    # Three times the fake's 2 s latency: a hung call costs this before its retry (the SDK default is 60 s).
-    os.environ.setdefault("HEDGEFLOW_MODEL_TIMEOUT_S", "6")
+    os.environ["HEDGEFLOW_SERVER_PORT"] = "0"  # any free port: never take 4200 from the user's server
+    # A hung call costs this before its retry (the SDK default is 60 s).
+    os.environ.setdefault("HEDGEFLOW_MODEL_TIMEOUT_S", f"{model_timeout_s:g}")
     if "prefect" not in sys.modules:
         os.environ["PREFECT_HOME"] = os.path.join(base, "prefect-home")  # client-side result storage
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
@@ -178,7 +187,7 @@ def environment(config: Config) -> Iterator[Env]:
     stops: list[Callable[[], None]] = []
     started_server = False
     try:
-        _prepare_environment(base, config.redis)
+        _prepare_environment(base, config.redis, config.model_timeout_s)
         from bench import serve_in_thread
         from bench.fake_data import create_app as data_app
         from bench.fake_model import create_app as model_app
@@ -193,7 +202,7 @@ def environment(config: Config) -> Iterator[Env]:
 
         api_url = os.environ.get("PREFECT_API_URL") or ""
         if not api_url:
-            from hedgeflow.server import server_start
+            from deployments.local_server import server_start
 
             _say("starting a Prefect server in the temporary home ...")
             line = server_start()
@@ -214,7 +223,7 @@ def environment(config: Config) -> Iterator[Env]:
                 EventsWorker.drain_all()
                 APILogWorker.drain_all()
         if started_server:
-            from hedgeflow.server import server_stop
+            from deployments.local_server import server_stop
 
             server_stop()
         for stop in reversed(stops):
@@ -678,13 +687,20 @@ def run_benchmark(config: Config) -> dict[str, Any]:
     return report
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, no usage block
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def main(argv: list[str] | None = None, prog: str = "python -m bench.run") -> int:
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
+    parser = _Parser(prog=prog, description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object keyed by scenario")
     parser.add_argument("--scenario", default="all", help="comma-separated: S0..S7, CLI, or all (default)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per scenario (default 3; S0 runs once)")
     parser.add_argument("--s0-repeats", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help=f"S0 calls {QUICK_ANALYSTS} analysts per ticker and extrapolates")
+    parser.add_argument("--tiny", action="store_true",
+                        help="every selected scenario once at tiny latencies (a smoke test; overrides the latencies)")
     parser.add_argument("--model-latency", type=float, default=2.0)
     parser.add_argument("--model-jitter", type=float, default=0.2)
     parser.add_argument("--data-latency", type=float, default=0.15)
@@ -698,7 +714,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m bench.run") -> in
     unknown = [s for s in wanted if s not in ALL_SCENARIOS]
     if unknown:
         parser.error(f"unknown scenario(s) {', '.join(unknown)}; use {', '.join(ALL_SCENARIOS)}")
-    config = Config(
+    config = Config.tiny([s for s in ALL_SCENARIOS if s in wanted]) if args.tiny else Config(
         model_latency=args.model_latency, model_jitter=args.model_jitter, data_latency=args.data_latency,
         fault_rate=args.fault_rate, repeats=max(1, args.repeats), s0_repeats=max(1, args.s0_repeats),
         quick=args.quick, redis=args.redis, profile=not args.no_profile, concurrent_runs=args.concurrent_runs,

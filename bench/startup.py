@@ -13,7 +13,7 @@ Measured, each as the median of ``--repeat`` runs after one warm-up:
 * ``hedgeflow --help`` and ``hedgeflow analysts``: wall time of the command.
 * ``hedgeflow analyze --tickers AAPL,NVDA`` (rules model, offline data) as a
   real subprocess, with a running background server (PREFECT_API_URL set by
-  :func:`hedgeflow.server.resolve_api`, as the CLI will) and in Prefect's
+  :func:`deployments.local_server.resolve_api`, as the CLI will) and in Prefect's
   ephemeral mode (HEDGEFLOW_SERVER=ephemeral).
 * the same run split into phases by an instrumented child process that does
   what the CLI does, step by step: interpreter start, resolving the API,
@@ -65,15 +65,16 @@ def _child(marks_path: str) -> int:
         marks[name] = time.time()
         Path(marks_path).write_text(json.dumps(marks))
 
-    from hedgeflow.server import resolve_api
+    from deployments.local_server import resolve_api
 
     api = resolve_api(lambda line: print(line, file=sys.stderr))
     mark("resolve_api")
 
-    from hedgeflow import cli
+    from deployments import cli, cli_analyze
 
     args = cli._parser().parse_args(["analyze", "--tickers", TICKERS])
-    request = cli._request(args)
+    request = cli_analyze.build_request(args, lambda line: None)
+    cli_analyze.configure_prefect("normal", ephemeral=api is None)
     mark("cli_and_validation")
 
     import asyncio
@@ -135,6 +136,7 @@ def _env(base: Path, mode: str) -> dict[str, str]:
         HEDGEFLOW_HOME=str(base / "hedgeflow-home"),
         PREFECT_HOME=str(base / "prefect-home"),  # the client's results and the ephemeral database
         HEDGEFLOW_SERVER=mode,
+        HEDGEFLOW_SERVER_PORT="0",  # any free port: never take 4200 from the user's server
         PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
     )
     return env
@@ -224,13 +226,13 @@ def _workdir(keep: bool) -> Iterator[Path]:
 
 def _stop_server(env: dict[str, str]) -> None:
     subprocess.run(
-        [sys.executable, "-c", "from hedgeflow.server import server_stop; server_stop()"],
+        [sys.executable, "-c", "from deployments.local_server import server_stop; server_stop()"],
         env=env, cwd=ROOT, check=False,
     )  # fmt: skip
 
 
 def _start_server(env: dict[str, str]) -> tuple[str, float]:
-    code = "import sys; from hedgeflow.server import resolve_api; print(resolve_api(lambda m: print(m, file=sys.stderr)))"
+    code = "import sys; from deployments.local_server import resolve_api; print(resolve_api(lambda m: print(m, file=sys.stderr)))"
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True)
     elapsed = time.perf_counter() - started

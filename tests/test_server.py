@@ -1,4 +1,4 @@
-"""The background Prefect server the CLI starts once and reuses (hedgeflow.server).
+"""The background Prefect server the CLI starts once and reuses (deployments.local_server).
 
 Tests marked slow start a real ``prefect server start``; every test leaves no
 server behind (the fixture stops it and checks /proc).
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from hedgeflow import server
+from deployments import local_server as server
 from hedgeflow.paths import home
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,6 +64,7 @@ def _free_port() -> int:
 def managed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     """Auto mode, no PREFECT_API_URL, no user profile; no server survives the test."""
     monkeypatch.setenv(server.MODE_ENV, "auto")
+    monkeypatch.setenv(server.PORT_ENV, "0")  # any free port: tests never take 4200
     monkeypatch.setenv("PREFECT_API_URL", "placeholder")  # recorded, so the teardown restores the original
     monkeypatch.delenv("PREFECT_API_URL")
     monkeypatch.setenv("PREFECT_PROFILES_PATH", str(tmp_path / "no-profiles.toml"))
@@ -255,7 +256,7 @@ def test_server_command_status_and_stop_without_a_server(managed: Path, capsys: 
 
 def test_importing_the_module_imports_no_prefect_and_does_no_work(tmp_path: Path) -> None:
     env = dict(os.environ, HEDGEFLOW_HOME=str(tmp_path / "fresh"))
-    code = "import sys, hedgeflow.server; print(sorted(m for m in sys.modules if m.split('.')[0] == 'prefect'))"
+    code = "import sys, deployments.local_server; print(sorted(m for m in sys.modules if m.split('.')[0] == 'prefect'))"
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
     assert not (tmp_path / "fresh").exists()
