@@ -42,6 +42,7 @@ def _money(value: object) -> str:
 
 
 def _signals_table(result: RunResult, ticker: str, show_reasoning: bool) -> Any:
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=f"{ticker}  as of {result.end}", title_justify="left", title_style="bold")
@@ -58,9 +59,9 @@ def _signals_table(result: RunResult, ticker: str, show_reasoning: bool) -> Any:
             f"[{SIGNAL_STYLE.get(s.signal, '')}]{s.signal}[/]",
             f"{s.confidence:.1f}",
             s.source,
-            f"[yellow]{s.degraded_reason or 'yes'}[/]" if s.degraded else "",
+            f"[yellow]{escape(s.degraded_reason or 'yes')}[/]" if s.degraded else "",
         ]
-        table.add_row(*cells, *([s.reasoning] if show_reasoning else []))
+        table.add_row(*cells, *([escape(s.reasoning)] if show_reasoning else []))
     return table
 
 
@@ -107,25 +108,24 @@ def print_result(result: RunResult, *, show_reasoning: bool, stream: TextIO | No
 
         print(render_text(result, show_reasoning=show_reasoning), file=out)
         return
+    from rich.markup import escape
+
     console = _console(out)
     for ticker in result.request.tickers:
-        if ticker in result.errors:
-            console.print(f"[bold red]{ticker}: failed[/] - {result.errors[ticker]}")
-            continue
-        console.print(_signals_table(result, ticker, show_reasoning))
-    failed_analysts = {k: v for k, v in result.errors.items() if "/" in k}
-    for key, why in sorted(failed_analysts.items()):
-        console.print(f"[red]{key}: failed[/] - {why}")
+        if ticker not in result.errors:
+            console.print(_signals_table(result, ticker, show_reasoning))
+    for key, why in sorted(result.errors.items()):  # a ticker, or ticker/analyst
+        console.print(f"[bold red]{escape(key)}: failed[/] - {escape(why)}")
     console.print(_decisions_table(result))
     console.print(_totals(result))
 
 
 @contextmanager
-def live_progress(tickers: list[str], analysts: int, stream: TextIO | None = None) -> Iterator[None]:
-    """A live bar per ticker while the analysts finish (a terminal only; nothing otherwise)."""
+def live_progress(tickers: list[str], analysts: int, stream: TextIO | None = None) -> Iterator[Any]:
+    """A live bar per ticker while the analysts finish, on a terminal; yields the rich Progress (None elsewhere)."""
     err = stream or sys.stderr
     if not is_terminal(err):
-        yield
+        yield None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -144,7 +144,7 @@ def live_progress(tickers: list[str], analysts: int, stream: TextIO | None = Non
     add_listener(step)
     view.start()
     try:
-        yield
+        yield view
     finally:
         remove_listener(step)
         view.stop()

@@ -83,10 +83,12 @@ def _notices() -> tuple[list[str], object]:
 
 
 @pytest.mark.slow
-def test_starts_once_reuses_and_stops_clean(managed: Path) -> None:
+def test_starts_once_reuses_and_stops_clean(managed: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fixed = _free_port()
+    monkeypatch.setenv(server.PORT_ENV, str(fixed))  # a port the user fixed is the port used
     lines, announce = _notices()
     url = server.resolve_api(announce)
-    assert url is not None and url.startswith("http://127.0.0.1:") and url.endswith("/api")
+    assert url == f"http://127.0.0.1:{fixed}/api"
     assert os.environ["PREFECT_API_URL"] == url
     assert len(lines) == 1 and lines[0].startswith("hedgeflow: starting a local Prefect server")
     pid = int((managed / "server" / "server.pid").read_text())
@@ -260,3 +262,39 @@ def test_importing_the_module_imports_no_prefect_and_does_no_work(tmp_path: Path
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
     assert not (tmp_path / "fresh").exists()
+
+
+def test_the_port_is_4200_when_free_else_any_free_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    from deployments import server_process
+
+    monkeypatch.delenv(server.PORT_ENV, raising=False)
+    default = _free_port()  # stands in for 4200, which tests never take
+    monkeypatch.setattr(server_process, "DEFAULT_PORT", default)
+    assert server_process._choose_port() == (default, False)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", default))
+        busy.listen()
+        port, fixed = server_process._choose_port()
+        assert port != default and not fixed
+
+
+def test_a_fixed_port_in_use_or_not_a_port_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from deployments import server_process
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        monkeypatch.setenv(server.PORT_ENV, str(taken))
+        with pytest.raises(server.ServerStartError, match=f"port {taken} is in use; set HEDGEFLOW_SERVER_PORT"):
+            server_process._choose_port()
+    monkeypatch.setenv(server.PORT_ENV, "70000")
+    with pytest.raises(ValueError, match="not a port number"):
+        server.configured_port()
+    monkeypatch.setenv(server.PORT_ENV, "0")
+    assert server.configured_port() == 0
+
+
+def test_the_ui_address_is_the_api_url_without_api() -> None:
+    assert server.ui_url("http://127.0.0.1:4200/api") == "http://127.0.0.1:4200"
+    assert server.ui_url("https://prefect.example/api/") == "https://prefect.example"
