@@ -618,6 +618,9 @@ def table(report: dict[str, Any], config: Config) -> str:
         entry = report.get(name)
         if not entry:
             continue
+        if "error" in entry:
+            lines.append(f"{name:<4}{entry['description'][:41]:<42}FAILED: {entry['error'][:200]}")
+            continue
         w = entry["wall_s"]
         limit = entry.get("limit_s")
         ratio = entry.get("ratio_to_limit")
@@ -635,7 +638,7 @@ def table(report: dict[str, Any], config: Config) -> str:
         )
     if report.get("S0", {}).get("extrapolated"):
         lines.append(f"* {report['S0']['extrapolated']}")
-    if "S6" in report:
+    if "S6" in report and "error" not in report["S6"]:
         s6 = report["S6"]
         lines.append(f"S6: {s6['task_runs']} task runs, {s6['orchestration_ms_per_task_run']} ms of flow time per task run")
         prof = s6.get("profile")
@@ -644,7 +647,7 @@ def table(report: dict[str, Any], config: Config) -> str:
                          + ", ".join(f"{k} {v}" for k, v in list(prof["self_time_by_package_s"].items())[:8]))
             lines.append("  ours, by cumulative time:")
             lines.extend(f"    {r['cum_s']:7.3f} s  {r['calls']:>6}  {r['where']}" for r in prof["ours_cumulative"][:8])
-    if "CLI" in report:
+    if "CLI" in report and "error" not in report["CLI"]:
         c = report["CLI"]
         lines.append(f"CLI: analyze with a running server {c['analyze_server_s']['median']:.2f} s, "
                      f"ephemeral {c['analyze_ephemeral_s']['median']:.2f} s (whole processes)")
@@ -678,13 +681,22 @@ def run_benchmark(config: Config) -> dict[str, Any]:
             _flow_run(env, [PAIR], cold=True)
             for name in flow_scenarios:
                 _say(f"{name}: {DESCRIPTIONS[name]} ...")
-                report[name] = scenario_s0(env) if name == "S0" else scenario_flow(env, name, report)
+                _attempt(report, name, lambda: scenario_s0(env) if name == "S0" else scenario_flow(env, name, report))
             report["meta"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     if "CLI" in config.scenarios:
         _say("CLI: whole processes (bench.startup) ...")
-        report["CLI"] = scenario_cli(config)
-    report["targets"] = targets(report, config)
+        _attempt(report, "CLI", lambda: scenario_cli(config))
+    report["targets"] = targets({k: v for k, v in report.items() if "error" not in v}, config)
     return report
+
+
+def _attempt(report: dict[str, Any], name: str, scenario: Callable[[], dict[str, Any]]) -> None:
+    """Run one scenario; a failure is recorded in its entry (and the exit code), and the others still run."""
+    try:
+        report[name] = scenario()
+    except Exception as exc:  # noqa: BLE001 - a benchmark reports every scenario it could run
+        report[name] = {"description": DESCRIPTIONS[name], "error": f"{type(exc).__name__}: {exc}"[:2000]}
+        _say(f"  {name} failed: {report[name]['error'][:300]}")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -726,7 +738,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m bench.run") -> in
         with open(args.output, "w") as handle:
             handle.write(text)
     print(text if args.json else table(report, config))
-    return 0
+    return 1 if any(isinstance(v, dict) and "error" in v for v in report.values()) else 0
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import os
 import pty
+import re
 import select
 import signal
 import subprocess
@@ -138,7 +139,8 @@ def test_on_a_terminal_the_ui_and_the_flow_run_url_are_printed(tmp_path: Path) -
         subprocess.run([sys.executable, "-c", "from deployments.local_server import server_stop; server_stop()"],
                        cwd=ROOT, env=env, check=False)
     assert run.returncode == 0, terminal[-2000:]
-    lines = [line.strip() for line in terminal.splitlines()]
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", terminal)  # the live view's cursor moves and colours
+    lines = [line.strip() for line in plain.replace("\r", "\n").splitlines()]
     ui = next(line for line in lines if line.startswith("hedgeflow: Prefect UI: http://127.0.0.1:"))
     address = ui.removeprefix("hedgeflow: Prefect UI: ")
     run_url = next(line for line in lines if line.startswith("hedgeflow: flow run: "))
