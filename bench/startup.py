@@ -137,6 +137,7 @@ def _env(base: Path, mode: str) -> dict[str, str]:
         PREFECT_HOME=str(base / "prefect-home"),  # the client's results and the ephemeral database
         HEDGEFLOW_SERVER=mode,
         HEDGEFLOW_SERVER_PORT="0",  # any free port: never take 4200 from the user's server
+        HEDGEFLOW_SERVER_TIMEOUT=env.get("HEDGEFLOW_SERVER_TIMEOUT", "180"),
         # the first ephemeral start migrates a new database: Prefect's 20 s is short on a busy machine
         PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS=env.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90"),
         PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
