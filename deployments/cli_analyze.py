@@ -99,6 +99,7 @@ def _check_block(spec: str) -> None:
 
     from prefect.blocks.core import Block
 
+    import blocks.models  # noqa: F401 - registers the model block classes, so a saved one loads as itself
     from hedgeflow.errors import HedgeflowError
 
     slug_name = spec.removeprefix("block:")

@@ -146,14 +146,28 @@ def test_cache_clear_for_a_bundled_ticker_with_nothing_cached_is_fine(capsys: py
 
 
 @pytest.mark.slow
-def test_a_missing_model_block_is_one_line_before_the_run(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [HEDGEFLOW, "analyze", "--tickers", "AAPL", "--model", "block:hedgeflow-anthropic-model/nope"],
-        capture_output=True, text=True, cwd=ROOT, env=_env(HEDGEFLOW_HOME=str(tmp_path)), timeout=240,
-    )  # fmt: skip
-    assert done.returncode == 2, done.stderr[-2000:]
-    assert done.stderr.startswith("hedgeflow: error: no model block 'hedgeflow-anthropic-model/nope'")
-    assert len(done.stderr.strip().splitlines()) == 1 and done.stdout == ""
+@pytest.mark.timeout(600)
+def test_a_missing_model_block_or_its_missing_key_is_one_line_before_the_run(tmp_path: Path) -> None:
+    env = _env(HEDGEFLOW_HOME=str(tmp_path), PREFECT_HOME=str(tmp_path / "prefect"))  # one ephemeral database
+    env.pop("ANTHROPIC_API_KEY", None)
+
+    def analyze(block: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([HEDGEFLOW, "analyze", "--tickers", "AAPL", "--model", f"block:{block}"],
+                              capture_output=True, text=True, cwd=ROOT, env=env, timeout=240)
+
+    missing = analyze("hedgeflow-anthropic-model/nope")
+    assert missing.returncode == 2, missing.stderr[-2000:]
+    assert missing.stderr.startswith("hedgeflow: error: no model block 'hedgeflow-anthropic-model/nope'")
+    assert len(missing.stderr.strip().splitlines()) == 1 and missing.stdout == ""
+
+    save = "from blocks.models import AnthropicModel; AnthropicModel(model='claude-haiku-4-5').save('keyless')"
+    subprocess.run([sys.executable, "-c", save], cwd=ROOT, env=env, check=True, capture_output=True, timeout=240)
+    keyless = analyze("hedgeflow-anthropic-model/keyless")
+    assert keyless.returncode == 2, keyless.stderr[-2000:]
+    assert keyless.stderr == (
+        "hedgeflow: error: model block 'hedgeflow-anthropic-model/keyless': no API key for anthropic: "
+        "set ANTHROPIC_API_KEY or configure the model block\n"
+    )
 
 
 @pytest.mark.slow
