@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from deployments.cli_analyze import UsageError
+from deployments.cli_analyze import UsageError, quiet_exit
 
 __all__ = ["main"]
 
@@ -205,6 +205,7 @@ def _run(argv: Sequence[str] | None) -> int:
         verbosity = "quiet" if args.quiet else "verbose" if args.verbose else "normal"
         return analyze(args, _say(args.quiet), verbosity)
     except UsageError as exc:
+        quiet_exit()  # a block check may have queued an event: send it now, silently
         print(f"hedgeflow: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 

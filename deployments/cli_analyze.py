@@ -82,6 +82,9 @@ def configure_prefect(verbosity: str, ephemeral: bool) -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")  # Prefect's SDK telemetry, and its first-run notice
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] = level
+    if verbosity != "verbose":
+        for worker in ("EventsWorker", "APILogWorker"):  # "Still processing items" while draining at exit
+            logging.getLogger(worker).setLevel(logging.ERROR)
     if ephemeral and verbosity != "verbose":
         os.environ["PREFECT_SERVER_LOGGING_LEVEL"] = "CRITICAL"
     if "prefect" in sys.modules:  # imported already (tests calling main() in one process)
