@@ -194,3 +194,13 @@ def test_verbose_shows_task_logs_and_plain_text_is_the_report(tmp_path: Path) ->
     assert "INFO" in out.stderr and "technicals AAPL:" in out.stderr
     assert "\x1b[" not in out.stdout  # not a terminal: no colour codes
     assert "Decisions" in out.stdout and "cash after" in out.stdout
+
+
+def test_quiet_and_verbose_exclude_each_other_and_quiet_drops_notices(capsys: pytest.CaptureFixture[str]) -> None:
+    from deployments.cli import _say
+
+    assert main(["analyze", "--tickers", "AAPL", "-q", "-v"]) == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+    _say(True)("end 2025-10-05 is a Sunday")
+    _say(False)("end 2025-10-05 is a Sunday")
+    assert capsys.readouterr().err == "hedgeflow: end 2025-10-05 is a Sunday\n"
