@@ -13,9 +13,10 @@ Measured, each as the median of ``--repeat`` runs after one warm-up:
 * ``hedgeflow --help`` and ``hedgeflow analysts``: wall time of the command.
 * ``hedgeflow analyze --tickers AAPL,NVDA`` (rules model, offline data) as a
   real subprocess, with a running background server (PREFECT_API_URL set by
-  :func:`hedgeflow.server.resolve_api`, as the CLI will) and in Prefect's
+  :func:`deployments.local_server.resolve_api`, as the CLI will) and in Prefect's
   ephemeral mode (HEDGEFLOW_SERVER=ephemeral).
-* the same run split into phases by an instrumented child process that does
+* the same run split into phases by an instrumented child process
+  (``bench/startup_child.py``) that does
   what the CLI does, step by step: interpreter start, resolving the API,
   CLI and request validation, importing the flow (Prefect), connecting the
   Prefect client (in ephemeral mode: starting the temporary server), the
@@ -54,74 +55,6 @@ PHASES = (
 )  # fmt: skip
 
 
-# --------------------------------------------------------------------------- the instrumented child
-
-
-def _child(marks_path: str) -> int:
-    """Run ``analyze --tickers AAPL,NVDA`` like the CLI does, stamping each phase."""
-    marks: dict[str, float] = {"child_start": time.time()}
-
-    def mark(name: str) -> None:
-        marks[name] = time.time()
-        Path(marks_path).write_text(json.dumps(marks))
-
-    from hedgeflow.server import resolve_api
-
-    api = resolve_api(lambda line: print(line, file=sys.stderr))
-    mark("resolve_api")
-
-    from hedgeflow import cli
-
-    args = cli._parser().parse_args(["analyze", "--tickers", TICKERS])
-    request = cli._request(args)
-    mark("cli_and_validation")
-
-    import asyncio
-
-    from flows.hedge_fund import hedge_fund
-    from hedgeflow.report import render_text
-
-    mark("import_flow")
-
-    from prefect.client.orchestration import get_client
-
-    async def connect() -> None:
-        async with get_client() as client:  # ephemeral mode: starts the temporary server
-            await client.api_healthcheck()
-
-    asyncio.run(connect())
-    mark("connect")
-
-    result = asyncio.run(
-        hedge_fund(
-            tickers=request.tickers,  # type: ignore[attr-defined]
-            start=request.start,  # type: ignore[attr-defined]
-            end=request.end,  # type: ignore[attr-defined]
-            analysts=request.analysts,  # type: ignore[attr-defined]
-            model=request.model,  # type: ignore[attr-defined]
-            portfolio=request.portfolio,  # type: ignore[attr-defined]
-            refresh=request.refresh,  # type: ignore[attr-defined]
-            data_provider="offline",
-        )
-    )
-    mark("flow")
-    print(render_text(result, show_reasoning=False))
-    sys.stdout.flush()
-    marks["api"] = 0.0 if api is None else 1.0
-    mark("output")
-
-    # What Prefect otherwise does at interpreter exit, timed: send the
-    # remaining events (websocket) and logs (HTTP), then the rest of exit.
-    from prefect.events.worker import EventsWorker
-    from prefect.logging.handlers import APILogWorker
-
-    EventsWorker.drain_all()
-    mark("drain_events")
-    APILogWorker.drain_all()
-    mark("drain_logs")
-    return 0 if result.status != "failed" else 1
-
-
 # --------------------------------------------------------------------------- helpers
 
 
@@ -135,6 +68,10 @@ def _env(base: Path, mode: str) -> dict[str, str]:
         HEDGEFLOW_HOME=str(base / "hedgeflow-home"),
         PREFECT_HOME=str(base / "prefect-home"),  # the client's results and the ephemeral database
         HEDGEFLOW_SERVER=mode,
+        HEDGEFLOW_SERVER_PORT="0",  # any free port: never take 4200 from the user's server
+        HEDGEFLOW_SERVER_TIMEOUT=env.get("HEDGEFLOW_SERVER_TIMEOUT", "180"),
+        # the first ephemeral start migrates a new database: Prefect's 20 s is short on a busy machine
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS=env.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90"),
         PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
     )
     return env
@@ -160,7 +97,7 @@ def _phases(env: dict[str, str], workdir: Path) -> dict[str, float]:
         marks_path.unlink()
     started = time.time()
     done = subprocess.run(
-        [sys.executable, "-m", "bench.startup", "--child", str(marks_path)],
+        [sys.executable, "-m", "bench.startup_child", str(marks_path)],
         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     ended = time.time()
@@ -224,13 +161,13 @@ def _workdir(keep: bool) -> Iterator[Path]:
 
 def _stop_server(env: dict[str, str]) -> None:
     subprocess.run(
-        [sys.executable, "-c", "from hedgeflow.server import server_stop; server_stop()"],
+        [sys.executable, "-c", "from deployments.local_server import server_stop; server_stop()"],
         env=env, cwd=ROOT, check=False,
     )  # fmt: skip
 
 
 def _start_server(env: dict[str, str]) -> tuple[str, float]:
-    code = "import sys; from hedgeflow.server import resolve_api; print(resolve_api(lambda m: print(m, file=sys.stderr)))"
+    code = "import sys; from deployments.local_server import resolve_api; print(resolve_api(lambda m: print(m, file=sys.stderr)))"
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
@@ -341,10 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (default 3)")
     parser.add_argument("--skip-fresh", action="store_true", help="skip the fresh-machine first commands")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.child:
-        return _child(args.child)
     report = measure(max(1, args.repeat), fresh=not args.skip_fresh, keep=args.keep)
     print(json.dumps(report, indent=2) if args.json else _table(report))
     return 0

@@ -1,8 +1,9 @@
 """The ``hedgeflow`` command: the top of the stack, so it may reach every layer (lazily).
 
-Imports are lazy: ``--help``, ``analysts`` and ``tickers`` never load Prefect,
-pandas or a model SDK, so they answer at once. Bad input is a one-line error
-and exit code 2 before any work starts.
+Imports are lazy: ``--help``, ``--version``, ``analysts`` and ``tickers`` never
+load Prefect, pandas or a model SDK, so they answer at once. Bad input is one
+line and exit code 2 before any work starts; a closed pipe ends quietly with
+141, Ctrl-C with 130 (as git and Prefect's CLI do).
 """
 
 from __future__ import annotations
@@ -11,22 +12,30 @@ import argparse
 import datetime as dt
 import gc
 import os
+import signal
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import NoReturn
 
-if TYPE_CHECKING:
-    from hedgeflow.data.live import LiveProvider
-    from hedgeflow.schemas import RunRequest
+from deployments.cli_analyze import UsageError, quiet_exit
 
 __all__ = ["main"]
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
+STATUSES = ("completed", "degraded", "partial", "failed")
+MODEL_HELP = (
+    "rules (default) | anthropic:M | openai:M | openai-compatible:M@URL | block:<block-type-slug>/<name>, "
+    "e.g. block:hedgeflow-anthropic-model/claude"
+)
 
 
-class UsageError(Exception):
-    """Bad input: printed as one line, exit code 2."""
+class _Parser(argparse.ArgumentParser):
+    """argparse, but an error is one line (no usage block), exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
 
 def _date(text: str) -> dt.date:
@@ -40,18 +49,34 @@ def _list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hedgeflow", description="An open AI hedge fund run as Prefect flows.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
 
-    analyze = commands.add_parser("analyze", help="analyse tickers with the committee and decide orders")
+    try:
+        return f"hedgeflow {version('hedgeflow')}"
+    except PackageNotFoundError:
+        return "hedgeflow (not installed)"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="hedgeflow", description="An open AI hedge fund run as Prefect flows.")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    loudness = _Parser(add_help=False)
+    group = loudness.add_mutually_exclusive_group()
+    group.add_argument("-v", "--verbose", action="store_true", help="also print Prefect's task logs")
+    group.add_argument("-q", "--quiet", action="store_true", help="print nothing but the result and errors")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    analyze = commands.add_parser("analyze", parents=[loudness], help="analyse tickers with the committee and decide orders")
     analyze.add_argument("--tickers", type=_list, required=True, help="comma-separated, e.g. AAPL,NVDA")
-    analyze.add_argument("--start", type=_date, help="first date of the window (default: three months before end)")
-    analyze.add_argument("--end", type=_date, help="as-of date (default: the latest date in the data; "
-                         "live: the last completed trading session)")
-    analyze.add_argument("--analysts", type=_list, default=["all"], help="all, or comma-separated keys")
-    analyze.add_argument("--model", default="rules", help="rules | anthropic:M | openai:M | openai-compatible:M@URL")
-    analyze.add_argument("--cash", type=float, default=100_000.0, help="initial cash (default 100000)")
+    analyze.add_argument("--start", "--start-date", dest="start", type=_date,
+                         help="first date of the window (default: three months before end)")
+    analyze.add_argument("--end", "--end-date", dest="end", type=_date,
+                         help="as-of date (default: the latest date in the data; live: the last completed session)")
+    analyze.add_argument("--analysts", type=_list, default=["all"], help="all, or comma-separated keys (any case)")
+    analyze.add_argument("--model", default="rules", help=MODEL_HELP)
+    analyze.add_argument("--cash", "--initial-cash", dest="cash", type=float, default=100_000.0,
+                         help="initial cash (default 100000)")
     analyze.add_argument("--margin-requirement", type=float, default=0.5, help="margin for shorts (default 0.5)")
     analyze.add_argument("--data-provider", default="offline", choices=["offline", "live", "financialdatasets"])
     analyze.add_argument("--refresh", action="store_true", help="recompute and rewrite cached results")
@@ -62,15 +87,15 @@ def _parser() -> argparse.ArgumentParser:
     tickers = commands.add_parser("tickers", help="list the bundled tickers and their date ranges, or find live ones")
     tickers.add_argument("--data-provider", default="offline", choices=["offline", "live"])
     tickers.add_argument("--search", help="only tickers whose symbol or company name contains this")
-
-    bench = commands.add_parser("bench", help="the A/B benchmark against the fake servers", add_help=False)
-    bench.add_argument("bench_args", nargs=argparse.REMAINDER)
+    commands.add_parser("bench", help="the A/B benchmark against the fake servers (bench -h for options)", add_help=False)
 
     server = commands.add_parser("server", help="the local Prefect server Hedgeflow starts and reuses")
     server.add_argument("action", choices=["status", "start", "stop"])
 
     history = commands.add_parser("history", help="past runs, their signals and orders")
+    history.add_argument("--run", metavar="ID", help="one run in full (an id, or the start of one)")
     history.add_argument("--ticker", help="only runs that analysed this ticker")
+    history.add_argument("--status", type=str.lower, choices=STATUSES, help="only runs that ended so")
     history.add_argument("--limit", type=int, default=10, help="how many runs, newest first (default 10)")
     history.add_argument("--json", action="store_true", help="print the runs as JSON")
 
@@ -90,22 +115,15 @@ def _analysts() -> int:
     return 0
 
 
-def _live_provider() -> LiveProvider:
-    """The live provider for the command line (settings from the environment), or a one-line UsageError."""
-    from hedgeflow.data.live import LiveProvider, LiveSettings, UserAgentError
-
-    try:
-        return LiveProvider(LiveSettings.from_env())
-    except UserAgentError as exc:
-        raise UsageError(str(exc)) from None
-
-
 def _tickers(args: argparse.Namespace) -> int:
     from hedgeflow.data.catalogue import bundled_ranges
     from hedgeflow.errors import DataError
+    from hedgeflow.request import PRICES_ONLY
 
     if args.data_provider == "live":
-        provider = _live_provider()
+        from deployments.cli_analyze import live_provider
+
+        provider = live_provider()
         try:
             found = provider.search(args.search) if args.search else list(provider.companies().values())
         except DataError as exc:
@@ -116,176 +134,134 @@ def _tickers(args: argparse.Namespace) -> int:
     for ticker, (first, last) in bundled_ranges().items():
         if args.search and args.search.strip().upper() not in ticker:
             continue
-        note = "  (prices only: benchmark)" if ticker == "SPY" else ""
+        note = "  (prices only: benchmark, not analysed)" if ticker in PRICES_ONLY else ""
         print(f"{ticker:<6} {first} to {last}{note}")
     return 0
 
 
 def _history(args: argparse.Namespace) -> int:
+    from deployments.history_view import history_command, run_command
+    from hedgeflow.history import AmbiguousRunError
+
+    if args.run is not None:
+        try:
+            text = run_command(args.run, args.json)
+        except AmbiguousRunError as exc:
+            raise UsageError(str(exc)) from None
+        if text is None:
+            raise UsageError(f"no run with id {args.run!r}; `hedgeflow history` lists them")
+        print(text, end="" if text.endswith("\n") else "\n")
+        return 0
     if args.limit < 1:
         raise UsageError("--limit must be at least 1")
-    from hedgeflow.history import history_command
-
-    print(history_command(args.ticker.upper() if args.ticker else None, args.limit, args.json))
+    ticker = args.ticker.strip().upper() if args.ticker else None
+    print(history_command(ticker, args.limit, args.json, status=args.status), end="")
+    if args.json:
+        print()
     return 0
 
 
 def _cache(args: argparse.Namespace) -> int:
+    from hedgeflow.data.catalogue import bundled_ranges
     from tasks.caching import clear_cache
 
-    removed = clear_cache(args.ticker)
-    print(f"removed {removed} cached entries" + (f" for {args.ticker.upper()}" if args.ticker else ""))
+    ticker = args.ticker.strip().upper() if args.ticker else None
+    removed = clear_cache(ticker)
+    if ticker and removed == 0 and ticker not in bundled_ranges():
+        raise UsageError(f"no cached results for {ticker}, which is not a bundled ticker; `hedgeflow tickers` lists them")
+    print(f"removed {removed} cached entries" + (f" for {ticker}" if ticker else ""))
     return 0
 
 
-def _request(args: argparse.Namespace) -> RunRequest:
-    """Validate everything a user typed, before Prefect is even imported."""
-    from pydantic import ValidationError
+def _bench(argv: list[str]) -> int:
+    from bench.run import main as bench_main
 
-    from hedgeflow.errors import InvalidRequestError
-    from hedgeflow.schemas import Portfolio, RunRequest
-
-    if not args.tickers:
-        raise UsageError("at least one ticker is required, e.g. --tickers AAPL,NVDA")
     try:
-        request = RunRequest(
-            tickers=args.tickers,
-            start=args.start,
-            end=args.end,
-            analysts=None if args.analysts == ["all"] else args.analysts,
-            model=args.model,
-            portfolio=Portfolio(cash=args.cash, margin_requirement=args.margin_requirement),
-            refresh=args.refresh,
-        )
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise UsageError(f"invalid {where}: {first['msg']}") from None
-    if args.data_provider == "offline":
-        from hedgeflow.data.catalogue import bundled_ranges
-        from hedgeflow.request import validate_request
-
-        try:
-            validate_request(request, bundled_ranges())
-        except InvalidRequestError as exc:
-            raise UsageError(str(exc)) from None
-    if args.data_provider == "live":
-        return _live_request(request)
-    return request
+        return bench_main(argv, prog="hedgeflow bench")
+    except SystemExit as exc:  # -h, or a bad option (one line, exit 2)
+        return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_USAGE
 
 
-def _live_request(request: RunRequest) -> RunRequest:
-    """Tickers checked against SEC's list (kept on disk for a day); the as-of date defaults to the last session."""
-    from hedgeflow.errors import DataError, InvalidRequestError
-    from hedgeflow.request import validate_request
+def _say(quiet: bool) -> Callable[[str], None]:
+    def note(line: str) -> None:
+        if not quiet:
+            print(line if line.startswith("hedgeflow") else f"hedgeflow: {line}", file=sys.stderr, flush=True)
 
-    provider = _live_provider()
-    try:
-        available = provider.tickers()
-    except DataError as exc:
-        raise UsageError(str(exc)) from None
-    unknown = [t for t in request.tickers if t not in available]
-    if unknown:
-        raise UsageError(f"SEC lists no ticker {', '.join(unknown)}; find one with: "
-                         f"hedgeflow tickers --data-provider live --search NAME")
-    try:
-        _, end = validate_request(request, available)
-    except InvalidRequestError as exc:
-        raise UsageError(str(exc)) from None
-    return request.model_copy(update={"end": end})
+    return note
 
 
-@contextmanager
-def _progress_bar() -> Iterator[None]:
-    """On a terminal: a live bar of analysts finishing, and Prefect's console logs only from warnings up."""
-    if not sys.stderr.isatty():
-        yield
-        return
-    import logging
-
-    from prefect.logging.handlers import PrefectConsoleHandler
-
-    from tasks.progress import add_listener, remove_listener
-
-    def draw(done: int, total: int) -> None:
-        width = 30
-        filled = width * done // max(total, 1)
-        end = "\n" if done == total else ""
-        print(f"\ranalysts [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end=end, file=sys.stderr, flush=True)
-
-    consoles = [h for name in ("prefect", "") for h in logging.getLogger(name).handlers if isinstance(h, PrefectConsoleHandler)]
-    levels = [h.level for h in consoles]
-    for handler in consoles:
-        handler.setLevel(logging.WARNING)
-    add_listener(draw)
-    try:
-        yield
-    finally:
-        remove_listener(draw)
-        for handler, level in zip(consoles, levels):
-            handler.setLevel(level)
-
-
-def _analyze(args: argparse.Namespace) -> int:
-    import asyncio
-
-    request = _request(args)
-    from hedgeflow.server import resolve_api
-
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    resolve_api(lambda line: print(line, file=sys.stderr))
-    from prefect import tags
-
-    from flows.hedge_fund import hedge_fund
-    from hedgeflow.report import render_text
-
-    labels = ["hedgeflow", f"model:{request.model.split(':')[0]}", *(f"ticker:{t}" for t in request.tickers)]
-    with _progress_bar(), tags(*labels):
-        result = asyncio.run(hedge_fund(
-            tickers=request.tickers,
-            start=request.start,
-            end=request.end,
-            analysts=request.analysts,
-            model=request.model,
-            portfolio=request.portfolio,
-            refresh=request.refresh,
-            data_provider=args.data_provider,
-        ))
-    if args.json:
-        print(result.model_dump_json(indent=2))
-    else:
-        print(render_text(result, show_reasoning=args.show_reasoning))
-    return 0 if result.status != "failed" else 1
-
-
-def main(argv: Sequence[str] | None = None) -> int:
+def _run(argv: Sequence[str] | None) -> int:
     parser = _parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
+    args, extra = parser.parse_known_args(argv)
+    if args.version:
+        print(_version())
+        return 0
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    if args.command == "bench":
+        return _bench(extra)
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         if args.command == "analysts":
             return _analysts()
         if args.command == "tickers":
             return _tickers(args)
-        if args.command == "bench":
-            from bench.run import main as bench_main
-
-            return bench_main(args.bench_args)
         if args.command == "server":
-            from hedgeflow.server import server_command
+            from deployments.local_server import server_command
 
             return server_command(args.action)
         if args.command == "history":
             return _history(args)
         if args.command == "cache":
             return _cache(args)
-        return _analyze(args)
+        from deployments.cli_analyze import analyze
+
+        verbosity = "quiet" if args.quiet else "verbose" if args.verbose else "normal"
+        return analyze(args, _say(args.quiet), verbosity)
     except UsageError as exc:
+        quiet_exit()  # a block check may have queued an event: send it now, silently
         print(f"hedgeflow: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+
+
+def _interrupted(signum: int, frame: object) -> NoReturn:
+    """Ctrl-C: silence every logger first, so nothing unwinding prints a traceback or a crash report."""
+    import logging
+
+    logging.disable(logging.CRITICAL)
+    raise KeyboardInterrupt
+
+
+def _quiet_stdout() -> None:
+    """After a closed pipe: point stdout at /dev/null so the interpreter's final flush cannot fail."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
     finally:
+        os.close(devnull)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    installed = signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    if installed:
+        signal.signal(signal.SIGINT, _interrupted)
+    try:
+        return _run(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a one-line error (2)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    except KeyboardInterrupt:
+        print("hedgeflow: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_BROKEN_PIPE
+    finally:
+        if installed:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
         gc.freeze()  # nothing left to collect: skip the interpreter's final sweep of a large heap
 
 

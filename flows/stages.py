@@ -91,7 +91,7 @@ class Stages:
 
         async def one(snap: Snapshot, key: str) -> State[Any]:
             state = await self._analyst(key, quote(snap), model, return_state=True)
-            await progress.step()
+            await progress.step(snap.ticker)
             return state
 
         states = await asyncio.gather(*(one(snap, key) for snap, key in pairs))

@@ -1,14 +1,13 @@
-"""Past runs read back from the store: typed records, a plain-text table, and JSON for scripts.
+"""Past runs read back from the store as typed records: the queries ``hedgeflow history`` prints.
 
-``hedgeflow history`` prints what ``history_command`` returns; the reading is
-plain SQL over the tables in ``hedgeflow.store``, so it needs no Prefect server.
+Plain SQL over the tables in ``hedgeflow.store``, so it needs no Prefect
+server; the printing lives with the command (``deployments/history_view.py``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections import Counter, defaultdict
+from collections import defaultdict
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -16,11 +15,13 @@ from sqlalchemy import Engine, exists, or_, select
 from sqlalchemy.orm import Session
 
 from hedgeflow.schemas import AgentSignal, ModelUsage, Order
-from hedgeflow.store import OrderRow, RunRow, SignalRow, as_utc, database_url, get_engine, safe_url
+from hedgeflow.store import OrderRow, RunRow, SignalRow, as_utc
 
-__all__ = ["RunRecord", "history_command", "load_history", "render_history"]
+__all__ = ["AmbiguousRunError", "RunRecord", "find_run", "load_history"]
 
-REASON_WIDTH = 70  # characters of an order's reasoning shown in the text table
+
+class AmbiguousRunError(LookupError):
+    """A run id prefix that matches more than one run; the message lists them."""
 
 
 class RunRecord(BaseModel):
@@ -106,8 +107,11 @@ def _record(run: RunRow, signals: list[AgentSignal], orders: list[Order]) -> Run
     )
 
 
-def load_history(engine: Engine, ticker: str | None = None, limit: int = 20) -> list[RunRecord]:
-    """The newest ``limit`` runs, optionally only those that signalled or ordered ``ticker``.
+def load_history(
+    engine: Engine, ticker: str | None = None, limit: int = 20, status: str | None = None
+) -> list[RunRecord]:
+    """The newest ``limit`` runs, optionally only those that signalled or ordered ``ticker``,
+    or only those that ended with ``status`` (completed, degraded, partial, failed).
 
     Three queries (runs, then their signals and orders), read in one
     REPEATABLE READ transaction on PostgreSQL so a run replaced meanwhile is
@@ -124,6 +128,30 @@ def load_history(engine: Engine, ticker: str | None = None, limit: int = 20) -> 
                 exists().where(OrderRow.run_id == RunRow.id, OrderRow.ticker == wanted),
             )
         )
+    if status:
+        query = query.where(RunRow.status == status)
+    return _load(engine, query)
+
+
+def find_run(engine: Engine, run_id: str) -> RunRecord | None:
+    """The run whose id is ``run_id`` or starts with it (as git takes a short hash); None when none does.
+
+    Raises AmbiguousRunError when the prefix matches more than one run.
+    """
+    wanted = run_id.strip().lower()
+    if not wanted:
+        return None
+    query = select(RunRow).where(RunRow.id.startswith(wanted, autoescape=True)).order_by(RunRow.id).limit(5)
+    records = _load(engine, query)
+    exact = [r for r in records if r.run_id == wanted]
+    if exact:
+        return exact[0]
+    if len(records) > 1:
+        raise AmbiguousRunError(f"run id {run_id!r} matches {', '.join(r.run_id for r in records)}; give more of it")
+    return records[0] if records else None
+
+
+def _load(engine: Engine, query: Any) -> list[RunRecord]:
     if engine.dialect.name == "postgresql":
         engine = engine.execution_options(isolation_level="REPEATABLE READ")
     with Session(engine) as session, session.begin():
@@ -141,80 +169,3 @@ def load_history(engine: Engine, ticker: str | None = None, limit: int = 20) -> 
             ):
                 orders[order_row.run_id].append(_order(order_row))
         return [_record(run, signals[run.id], orders[run.id]) for run in runs]
-
-
-# --------------------------------------------------------------------------- rendering
-
-
-def _clip(text: str, width: int) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 3] + "..."
-
-
-def _signal_summary(signals: list[AgentSignal]) -> list[str]:
-    """Per ticker: how many analysts said what, and how many fell back to rules."""
-    by_ticker: dict[str, list[AgentSignal]] = defaultdict(list)
-    for signal in signals:
-        by_ticker[signal.ticker].append(signal)
-    lines = []
-    for ticker, group in sorted(by_ticker.items()):
-        counts = Counter(s.signal for s in group)
-        degraded = sum(1 for s in group if s.degraded)
-        mean_confidence = sum(s.confidence for s in group) / len(group)
-        line = (
-            f"{ticker:<6} {counts['bullish']} bullish, {counts['bearish']} bearish, {counts['neutral']} neutral"
-            f" (mean confidence {mean_confidence:.0f}"
-        )
-        lines.append(line + (f", {degraded} degraded)" if degraded else ")"))
-    return lines
-
-
-def render_history(records: list[RunRecord]) -> str:
-    """A plain-text table, newest run first; under each run its orders, signals summary and errors."""
-    if not records:
-        return "No runs recorded."
-    header = ("RUN ID", "STARTED (UTC)", "STATUS", "MODEL", "TICKERS", "COST USD")
-    rows = [
-        (
-            r.run_id,
-            r.started_at.strftime("%Y-%m-%d %H:%M"),
-            r.status,
-            r.model,
-            ",".join(r.tickers),
-            f"{r.cost_usd:.4f}",
-        )
-        for r in records
-    ]
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
-
-    def line(cells: tuple[str, ...]) -> str:
-        return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip()
-
-    out = [line(header), line(tuple("-" * w for w in widths))]
-    for record, row in zip(records, rows):
-        out.append(line(row))
-        for order in record.orders:
-            out.append(
-                f"    order    {order.ticker:<6} {order.action:<5} {order.quantity:>7}"
-                f"  confidence {order.confidence:>5.1f}  {_clip(order.reasoning, REASON_WIDTH)}"
-            )
-        if not record.orders:
-            out.append("    order    none")
-        for summary in _signal_summary(record.signals):
-            out.append(f"    signals  {summary}")
-        for key, why in sorted(record.errors.items()):
-            out.append(f"    error    {key}: {_clip(why, REASON_WIDTH)}")
-        out.append("")
-    return "\n".join(out).rstrip() + "\n"
-
-
-def history_command(ticker: str | None, limit: int, as_json: bool) -> str:
-    """What ``hedgeflow history`` prints: the table, or JSON (a list of runs with signals and orders)."""
-    url = database_url()
-    records = load_history(get_engine(url), ticker=ticker, limit=limit)
-    if as_json:
-        return json.dumps([r.model_dump(mode="json") for r in records], indent=2)
-    if not records:
-        scope = f" for {ticker.strip().upper()}" if ticker else ""
-        return f"No runs recorded{scope} in {safe_url(url)}.\n"
-    return render_history(records)

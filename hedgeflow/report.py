@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hedgeflow.schemas import RunResult
 
-__all__ = ["orders_markdown", "render_text", "signal_rows", "usage_rows"]
+__all__ = ["decision_rows", "orders_markdown", "render_text", "signal_rows", "totals_line", "usage_rows"]
 
 
 def signal_rows(result: RunResult) -> list[dict[str, object]]:
@@ -43,6 +43,51 @@ def usage_rows(result: RunResult) -> list[dict[str, object]]:
     return rows
 
 
+def decision_rows(result: RunResult) -> list[dict[str, object]]:
+    """Each order with its price (the risk manager's last close), notional and the cash after it.
+
+    Cash runs through the orders in turn, as ai-hedge-fund's book does: a buy
+    pays quantity x price, a sell receives it, a short receives the proceeds
+    less the margin it posts (proceeds x margin requirement), a cover pays the
+    buy-back and gets that margin back. A hold changes nothing.
+    """
+    prices = {limit.ticker: limit.price for limit in result.limits}
+    margin = result.request.portfolio.margin_requirement
+    cash = result.request.portfolio.cash
+    rows: list[dict[str, object]] = []
+    for order in result.orders:
+        price = prices.get(order.ticker)
+        notional = order.quantity * price if price is not None else None
+        if notional is not None:
+            cash += {
+                "buy": -notional,
+                "sell": notional,
+                "short": notional * (1 - margin),
+                "cover": -notional * (1 - margin),
+            }.get(order.action, 0.0)
+        rows.append({
+            "ticker": order.ticker,
+            "action": order.action,
+            "quantity": order.quantity,
+            "price": price,
+            "notional": notional,
+            "cash_after": round(cash, 2),
+            "confidence": order.confidence,
+            "reasoning": order.reasoning,
+        })
+    return rows
+
+
+def totals_line(result: RunResult) -> str:
+    """Tokens, cost, cache hits and time in one line."""
+    u, c = result.usage, result.cache
+    seconds = (result.finished_at - result.started_at).total_seconds()
+    return (
+        f"tokens {u.input_tokens} in / {u.output_tokens} out ({u.cached_tokens} cached), cost ${u.cost_usd:.4f}, "
+        f"cache hits {c.hits}/{c.lookups} ({c.hit_rate:.0%}), {seconds:.2f} s"
+    )
+
+
 def _totals(result: RunResult) -> list[str]:
     u = result.usage
     return [
@@ -78,9 +123,19 @@ def render_text(result: RunResult, show_reasoning: bool = False) -> str:
             if show_reasoning:
                 out.append(f"      {s.reasoning}")
         out.append("")
-    out.append("Orders")
-    for o in result.orders:
-        out.append(f"  {o.ticker:<8}{o.action:<7}{o.quantity:>8}  conf {o.confidence:>5.1f}  {o.reasoning}")
+    out.append("Decisions")
+    out.append(f"  {'ticker':<8}{'action':<7}{'quantity':>9}{'price':>11}{'notional':>13}{'cash after':>14}{'conf':>7}")
+    for row in decision_rows(result):
+        price, notional = row["price"], row["notional"]
+        out.append(
+            f"  {row['ticker']:<8}{row['action']:<7}{row['quantity']:>9}"
+            f"{_money(price):>11}{_money(notional):>13}{_money(row['cash_after']):>14}{row['confidence']:>7.1f}"
+        )
     out.append("")
-    out += _totals(result)
+    out.append(f"status {result.status}; window {result.start} to {result.end}; degraded signals {result.degraded_count}")
+    out.append(totals_line(result))
     return "\n".join(out)
+
+
+def _money(value: object) -> str:
+    return f"{value:,.2f}" if isinstance(value, (int, float)) else "-"

@@ -10,7 +10,7 @@ from prefect.artifacts import acreate_progress_artifact, aupdate_progress_artifa
 
 __all__ = ["Progress", "add_listener", "remove_listener"]
 
-Listener = Callable[[int, int], None]  # (done, total)
+Listener = Callable[[int, int, str | None], None]  # (done, total, ticker of the analyst just finished)
 _LISTENERS: list[Listener] = []
 UPDATE_EVERY_S = 0.25  # the artifact is an API call: at most four a second
 
@@ -36,15 +36,15 @@ class Progress:
         self._artifact = await acreate_progress_artifact(0.0, key="analysts-progress", description="Analysts finished")
         self._notify()
 
-    async def step(self) -> None:
+    async def step(self, ticker: str | None = None) -> None:
         self.done += 1
-        self._notify()
+        self._notify(ticker)
         now = time.monotonic()
         if self._artifact is not None and (self.done == self.total or now - self._last >= UPDATE_EVERY_S):
             self._last = now
             await aupdate_progress_artifact(self._artifact, 100.0 * self.done / max(1, self.total),
                                             description=f"{self.done} of {self.total} analysts finished")
 
-    def _notify(self) -> None:
+    def _notify(self, ticker: str | None = None) -> None:
         for listener in list(_LISTENERS):
-            listener(self.done, self.total)
+            listener(self.done, self.total, ticker)

@@ -59,3 +59,32 @@ def test_s1_and_s2_report_shape_and_sane_values(tmp_path: Path) -> None:
     assert s2["model_calls"] < s1["model_calls"]
     assert {t["target"] for t in report["targets"]} >= {"S1 <= 1.3 x limit", "S2 < 0.5 s flow time"}
     assert not Path(report["meta"]["base"]).exists()  # the temporary home (and its server) is gone
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1500)
+def test_every_scenario_runs_end_to_end_at_tiny_latencies(tmp_path: Path) -> None:
+    """``hedgeflow bench --tiny``: S0..S7 and CLI once each, through the real command, to a report and JSON."""
+    out = tmp_path / "report.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_") and k != "HEDGEFLOW_REDIS_URL"}
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("hedgeflow")), "bench", "--tiny", "--json", "--output", str(out)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=1450,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    assert json.loads(out.read_text()) == report
+    scenarios = ("S0", "S1", "S2", "S3", "S4", "S5", "S6", "S7", "CLI")
+    assert [name for name in scenarios if "error" in report[name]] == []
+    assert report["meta"]["limit_s"] == pytest.approx(0.01 + 2 * 0.05)  # tiny: 10 ms of data, 50 ms a model call
+    assert report["S0"]["extrapolated"]  # --tiny implies --quick
+    # every signal of every run is accounted for: 19 analysts x 2 tickers, 7 tickers in S3, 3 pairs in S7
+    assert sum(report["S1"]["signals"].values()) == 38 and sum(report["S3"]["signals"].values()) == 133
+    assert report["S2"]["cache_hit_rate"] == 1.0 and report["S2"]["model_calls"] == 0
+    assert report["S5"]["signals"] == {"model": 0, "degraded": 38, "failed": 0}  # the outage: all rules, none lost
+    assert report["S4"]["signals"]["failed"] == 0
+    assert report["S6"]["orchestration_ms_per_task_run"] > 0 and report["S6"]["profile"]["ours_cumulative"]
+    assert len(report["S7"]["pairs"]) == 3 and report["S7"]["signals"]["failed"] == 0
+    assert report["CLI"]["analyze_server_s"]["median"] > 0 and report["CLI"]["analyze_ephemeral_s"]["median"] > 0
+    assert {t["target"] for t in report["targets"]} >= {"S1 <= 1.3 x limit", "S7 all complete, total <= 2 x S1"}
+    assert not Path(report["meta"]["base"]).exists()  # the temporary home (and its server) is gone

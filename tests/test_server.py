@@ -1,4 +1,4 @@
-"""The background Prefect server the CLI starts once and reuses (hedgeflow.server).
+"""The background Prefect server the CLI starts once and reuses (deployments.local_server).
 
 Tests marked slow start a real ``prefect server start``; every test leaves no
 server behind (the fixture stops it and checks /proc).
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from hedgeflow import server
+from deployments import local_server as server
 from hedgeflow.paths import home
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,6 +64,7 @@ def _free_port() -> int:
 def managed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     """Auto mode, no PREFECT_API_URL, no user profile; no server survives the test."""
     monkeypatch.setenv(server.MODE_ENV, "auto")
+    monkeypatch.setenv(server.PORT_ENV, "0")  # any free port: tests never take 4200
     monkeypatch.setenv("PREFECT_API_URL", "placeholder")  # recorded, so the teardown restores the original
     monkeypatch.delenv("PREFECT_API_URL")
     monkeypatch.setenv("PREFECT_PROFILES_PATH", str(tmp_path / "no-profiles.toml"))
@@ -82,10 +83,12 @@ def _notices() -> tuple[list[str], object]:
 
 
 @pytest.mark.slow
-def test_starts_once_reuses_and_stops_clean(managed: Path) -> None:
+def test_starts_once_reuses_and_stops_clean(managed: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fixed = _free_port()
+    monkeypatch.setenv(server.PORT_ENV, str(fixed))  # a port the user fixed is the port used
     lines, announce = _notices()
     url = server.resolve_api(announce)
-    assert url is not None and url.startswith("http://127.0.0.1:") and url.endswith("/api")
+    assert url == f"http://127.0.0.1:{fixed}/api"
     assert os.environ["PREFECT_API_URL"] == url
     assert len(lines) == 1 and lines[0].startswith("hedgeflow: starting a local Prefect server")
     pid = int((managed / "server" / "server.pid").read_text())
@@ -255,7 +258,43 @@ def test_server_command_status_and_stop_without_a_server(managed: Path, capsys: 
 
 def test_importing_the_module_imports_no_prefect_and_does_no_work(tmp_path: Path) -> None:
     env = dict(os.environ, HEDGEFLOW_HOME=str(tmp_path / "fresh"))
-    code = "import sys, hedgeflow.server; print(sorted(m for m in sys.modules if m.split('.')[0] == 'prefect'))"
+    code = "import sys, deployments.local_server; print(sorted(m for m in sys.modules if m.split('.')[0] == 'prefect'))"
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
     assert not (tmp_path / "fresh").exists()
+
+
+def test_the_port_is_4200_when_free_else_any_free_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    from deployments import server_process
+
+    monkeypatch.delenv(server.PORT_ENV, raising=False)
+    default = _free_port()  # stands in for 4200, which tests never take
+    monkeypatch.setattr(server_process, "DEFAULT_PORT", default)
+    assert server_process._choose_port() == (default, False)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", default))
+        busy.listen()
+        port, fixed = server_process._choose_port()
+        assert port != default and not fixed
+
+
+def test_a_fixed_port_in_use_or_not_a_port_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from deployments import server_process
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        monkeypatch.setenv(server.PORT_ENV, str(taken))
+        with pytest.raises(server.ServerStartError, match=f"port {taken} is in use; set HEDGEFLOW_SERVER_PORT"):
+            server_process._choose_port()
+    monkeypatch.setenv(server.PORT_ENV, "70000")
+    with pytest.raises(ValueError, match="not a port number"):
+        server.configured_port()
+    monkeypatch.setenv(server.PORT_ENV, "0")
+    assert server.configured_port() == 0
+
+
+def test_the_ui_address_is_the_api_url_without_api() -> None:
+    assert server.ui_url("http://127.0.0.1:4200/api") == "http://127.0.0.1:4200"
+    assert server.ui_url("https://prefect.example/api/") == "https://prefect.example"

@@ -18,7 +18,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from hedgeflow import store
-from hedgeflow.history import history_command, load_history, render_history
+from deployments.history_view import history_command, render_history
+from hedgeflow.history import load_history
 from hedgeflow.schemas import AgentSignal, CacheStats, ModelUsage, Order, RunRequest, RunResult
 from hedgeflow.store import OrderRow, RunRow, SignalRow, downgrade, ensure_schema, make_engine, persist_run, upgrade
 

@@ -1,0 +1,213 @@
+"""``hedgeflow analyze``: validate everything first, then run the hedge_fund flow and show it.
+
+Order of work: the request and the credentials it needs are checked without
+Prefect (one line, exit 2); then the Prefect API is chosen (the local server,
+perhaps started now); then a ``block:`` model is loaded and checked; only then
+does the flow run. Prefect's console logs are quiet unless ``--verbose``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hedgeflow.data.live import LiveProvider
+    from hedgeflow.schemas import RunRequest
+
+__all__ = ["UsageError", "analyze", "build_request", "configure_prefect", "live_provider", "quiet_exit"]
+
+Note = Callable[[str], None]
+
+
+class UsageError(Exception):
+    """Bad input or misconfiguration: printed as one line, exit code 2."""
+
+
+def build_request(args: argparse.Namespace, note: Note) -> RunRequest:
+    """Validate everything a user typed, before Prefect is even imported; notices go to ``note``."""
+    from pydantic import ValidationError
+
+    from hedgeflow.errors import HedgeflowError
+    from hedgeflow.request import analyst_keys, check_credentials, validate_request, window_notices
+    from hedgeflow.schemas import Portfolio, RunRequest
+
+    if not args.tickers:
+        raise UsageError("at least one ticker is required, e.g. --tickers AAPL,NVDA")
+    try:
+        request = RunRequest(
+            tickers=args.tickers,
+            start=args.start,
+            end=args.end,
+            analysts=analyst_keys(args.analysts),
+            model=args.model.strip(),
+            portfolio=Portfolio(cash=args.cash, margin_requirement=args.margin_requirement),
+            refresh=args.refresh,
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise UsageError(f"invalid {where}: {first['msg']}") from None
+    try:
+        if args.data_provider == "offline":
+            from hedgeflow.data.catalogue import bundled_ranges
+
+            _start, end = validate_request(request, bundled_ranges())
+            for line in window_notices(request.start, end):
+                note(line)
+        check_credentials(request.model, args.data_provider)
+    except HedgeflowError as exc:
+        raise UsageError(str(exc)) from None
+    if args.data_provider == "live":
+        request = _live_request(request)
+    try:
+        from deployments.local_server import configured_port
+
+        configured_port()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return request
+
+
+def live_provider() -> LiveProvider:
+    """The live provider for the command line (settings from the environment), or a one-line UsageError."""
+    from hedgeflow.data.live import LiveProvider, LiveSettings, UserAgentError
+
+    try:
+        return LiveProvider(LiveSettings.from_env())
+    except UserAgentError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _live_request(request: RunRequest) -> RunRequest:
+    """Tickers checked against SEC's list (kept on disk for a day); the as-of date defaults to the last session."""
+    from hedgeflow.errors import DataError, InvalidRequestError
+    from hedgeflow.request import validate_request
+
+    provider = live_provider()
+    try:
+        available = provider.tickers()
+    except DataError as exc:
+        raise UsageError(str(exc)) from None
+    unknown = [t for t in request.tickers if t not in available]
+    if unknown:
+        raise UsageError(f"SEC lists no ticker {', '.join(unknown)}; find one with: "
+                         f"hedgeflow tickers --data-provider live --search NAME")
+    try:
+        _, end = validate_request(request, available)
+    except InvalidRequestError as exc:
+        raise UsageError(str(exc)) from None
+    return request.model_copy(update={"end": end})
+
+
+def configure_prefect(verbosity: str, ephemeral: bool) -> None:
+    """Before Prefect is imported: no telemetry, console logs by verbosity; after: the same on live handlers.
+
+    ``quiet`` shows errors only, ``normal`` warnings and errors, ``verbose``
+    every task log. The temporary server of ephemeral mode logs nothing below
+    CRITICAL (it is thrown away at exit, and its shutdown races are noise).
+    """
+    level = {"quiet": "ERROR", "normal": "WARNING", "verbose": "INFO"}[verbosity]
+    os.environ.setdefault("DO_NOT_TRACK", "1")  # Prefect's SDK telemetry, and its first-run notice
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] = level
+    if verbosity != "verbose":
+        for worker in ("EventsWorker", "APILogWorker"):  # "Still processing items" while draining at exit
+            logging.getLogger(worker).setLevel(logging.ERROR)
+    if ephemeral and verbosity != "verbose":
+        os.environ["PREFECT_SERVER_LOGGING_LEVEL"] = "CRITICAL"
+    if "prefect" in sys.modules:  # imported already (tests calling main() in one process)
+        from prefect.logging.handlers import PrefectConsoleHandler
+
+        for name in ("", "prefect"):
+            for handler in logging.getLogger(name).handlers:
+                if isinstance(handler, PrefectConsoleHandler):
+                    handler.setLevel(level)
+
+
+def _check_block(spec: str) -> None:
+    """A ``block:<type-slug>/<name>`` model must exist and build a client (its key set)."""
+    import asyncio
+
+    from prefect.blocks.core import Block
+
+    import blocks.models  # noqa: F401 - registers the model block classes, so a saved one loads as itself
+    from hedgeflow.errors import HedgeflowError
+
+    slug_name = spec.removeprefix("block:")
+    try:
+        block = asyncio.run(Block.aload(slug_name))
+    except (ValueError, KeyError) as exc:
+        raise UsageError(
+            f"no model block {slug_name!r} ({str(exc).splitlines()[0]}); "
+            "create it in the Prefect UI (Blocks) or list them with `prefect block ls`"
+        ) from None
+    if not callable(getattr(block, "client", None)):
+        raise UsageError(f"block {slug_name!r} is not a model block; use a Hedgeflow Anthropic or OpenAI Model block")
+    try:
+        block.client()
+    except HedgeflowError as exc:
+        raise UsageError(f"model block {slug_name!r}: {exc}") from None
+
+
+def quiet_exit() -> None:
+    """Send what Prefect still holds (events, logs) now, while its API is up, so exit says nothing."""
+    if "prefect" not in sys.modules:
+        return
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    with contextlib.suppress(Exception):
+        EventsWorker.drain_all(timeout=10)
+    with contextlib.suppress(Exception):
+        APILogWorker.drain_all(timeout=10)
+
+
+def analyze(args: argparse.Namespace, note: Note, verbosity: str) -> int:
+    import asyncio
+
+    from deployments.cli_render import is_terminal, live_progress, print_result
+    from deployments.local_server import resolve_api, ui_url
+
+    request = build_request(args, note)
+    api = resolve_api(note)
+    configure_prefect(verbosity, ephemeral=api is None)
+    show_links = api is not None and verbosity != "quiet" and is_terminal(sys.stderr)
+    if show_links:
+        note(f"Prefect UI: {ui_url(api)}")  # type: ignore[arg-type]
+    if request.model.startswith("block:"):
+        _check_block(request.model)
+
+    from prefect import tags
+
+    from flows.hedge_fund import hedge_fund
+    from hedgeflow.analysts.registry import resolve_analysts
+
+    labels = ["hedgeflow", f"model:{request.model.split(':')[0]}", *(f"ticker:{t}" for t in request.tickers)]
+    count = len(resolve_analysts(request.analysts))
+    progress = contextlib.nullcontext() if args.json else live_progress(request.tickers, count)
+    with progress, tags(*labels):
+        result = asyncio.run(hedge_fund(
+            tickers=request.tickers,
+            start=request.start,
+            end=request.end,
+            analysts=request.analysts,
+            model=request.model,
+            portfolio=request.portfolio,
+            refresh=request.refresh,
+            data_provider=args.data_provider,
+        ))
+    quiet_exit()
+    if args.json:
+        print(result.model_dump_json(indent=2))
+    else:
+        print_result(result, show_reasoning=args.show_reasoning)
+    if show_links:
+        note(f"flow run: {ui_url(api)}/runs/flow-run/{result.run_id}")  # type: ignore[arg-type]
+    return 0 if result.status != "failed" else 1
+
