@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 from collections.abc import Iterator
 
@@ -11,7 +12,7 @@ from prefect.testing.standard_test_suites import BlockStandardTestSuite
 from blocks.data_provider import HedgeflowDataProvider
 from hedgeflow.analysts.registry import CATALOGUE
 from hedgeflow.data.live import LiveProvider, UserAgentError, last_completed_session
-from hedgeflow.schemas import RunResult
+from hedgeflow.schemas import RunRequest, RunResult
 from tests.fakes import FakeServer
 from tests.flowkit import cold_cache, prefect_server, run_flow  # noqa: F401 - fixtures
 from tests.live_fakes import USER_AGENT, live_fake, live_fake_server  # noqa: F401 - fixtures
@@ -123,7 +124,11 @@ def test_the_live_provider_without_a_user_agent_is_one_line_and_exit_2(
 
 
 def test_the_live_as_of_date_defaults_to_the_last_completed_session(live_fake: FakeServer) -> None:
-    from deployments.cli import _parser, _request
+    from deployments.cli import _parser
+    from deployments.cli_analyze import build_request
+
+    def _request(args: argparse.Namespace) -> RunRequest:
+        return build_request(args, lambda line: None)
 
     request = _request(_parser().parse_args(["analyze", "--tickers", "scwo", "--data-provider", "live"]))
     assert request.end == last_completed_session() and request.tickers == ["SCWO"]
