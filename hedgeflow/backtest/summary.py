@@ -1,0 +1,111 @@
+"""From the simulation's record to the result: metrics, scorecard inputs, tables for artifacts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from hedgeflow import finmath
+from hedgeflow.backtest import metrics as m
+from hedgeflow.backtest.models import BacktestMetrics, BacktestResult, EquityPoint, ScorecardRow, SignalRecord, Trade
+from hedgeflow.schemas import AgentSignal, Price
+
+__all__ = [
+    "backtest_metrics",
+    "closes_by_ticker",
+    "metrics_markdown",
+    "scorecard_markdown",
+    "signal_records",
+]
+
+
+def backtest_metrics(curve: Sequence[EquityPoint], trades: Sequence[Trade]) -> BacktestMetrics:
+    """Every metric of docs/backtest.md from the daily curve and the fills."""
+    equity = [p.equity for p in curve]
+    bench = [p.benchmark for p in curve]
+    daily = finmath.returns(equity)
+    bench_daily = finmath.returns(bench)
+    worst, peak, trough, recovery = m.drawdown_dates(equity, [p.date for p in curve])
+    gross, net = m.exposure([p.long_value for p in curve], [p.short_value for p in curve], equity)
+    traded = sum(t.quantity * t.price for t in trades)
+    return BacktestMetrics(
+        total_return=m.total_return(equity),
+        annualised_return=m.annualised_return(equity),
+        volatility=finmath.annualised_volatility(daily),
+        sharpe=m.sharpe_ratio(daily),
+        sortino=m.sortino_ratio(daily),
+        max_drawdown=worst,
+        max_drawdown_peak=peak,
+        max_drawdown_trough=trough,
+        max_drawdown_recovery=recovery,
+        turnover=m.turnover(traded, equity),
+        gross_exposure=gross,
+        net_exposure=net,
+        benchmark_return=m.total_return(bench),
+        alpha=m.alpha(daily, bench_daily),
+        beta=finmath.beta(daily, bench_daily),
+        trades=len(trades),
+        sessions=len(curve),
+    )
+
+
+def signal_records(signals: Sequence[AgentSignal]) -> list[SignalRecord]:
+    return [
+        SignalRecord(date=s.as_of, analyst=s.analyst, ticker=s.ticker, signal=s.signal,
+                     confidence=s.confidence, degraded=s.degraded)
+        for s in signals
+    ]
+
+
+def closes_by_ticker(bars: dict[str, Sequence[Price]]) -> dict[str, tuple[list[dt.date], list[float]]]:
+    return {t: ([dt.date.fromisoformat(b.time) for b in s], [b.close for b in s]) for t, s in bars.items()}
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:+.2%}"
+
+
+def _num(x: float) -> str:
+    return "n/a" if math.isnan(x) else f"{x:.2f}"
+
+
+def metrics_markdown(result: BacktestResult) -> str:
+    """The metrics as a two-column markdown table."""
+    k = result.metrics
+    if k is None:
+        return "No metrics: the backtest did not run to its end."
+    rows = [
+        ("Total return", _pct(k.total_return)),
+        ("Annualised return", _pct(k.annualised_return)),
+        ("Volatility (annualised)", _pct(k.volatility)),
+        ("Sharpe", _num(k.sharpe)),
+        ("Sortino", _num(k.sortino)),
+        ("Max drawdown", f"{_pct(k.max_drawdown)} ({k.max_drawdown_peak} to {k.max_drawdown_trough}, "
+                         f"recovered {k.max_drawdown_recovery or 'never'})"),
+        ("Turnover (x mean equity)", _num(k.turnover)),
+        ("Gross / net exposure", f"{_num(k.gross_exposure)} / {_num(k.net_exposure)}"),
+        (f"Benchmark ({result.request.benchmark}) return", _pct(k.benchmark_return)),
+        ("Alpha (annualised) / beta", f"{_pct(k.alpha)} / {_num(k.beta)}"),
+        ("Trades / sessions", f"{k.trades} / {k.sessions}"),
+        ("Model calls / cost", f"{result.usage.calls} / ${result.usage.cost_usd:.4f}"),
+    ]
+    return "\n".join(["| Metric | Value |", "| --- | --- |", *(f"| {a} | {b} |" for a, b in rows)])
+
+
+def scorecard_markdown(rows: Sequence[ScorecardRow]) -> str:
+    """The scorecard as a markdown table, best rank IC first within each horizon."""
+    lines = [
+        "| Analyst | Ticker | Horizon | Signals | Hit rate | Rank IC | Bullish | Neutral | Bearish |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    ordered = sorted(rows, key=lambda r: (r.horizon, -np.nan_to_num(r.rank_ic, nan=-2.0), r.analyst, r.ticker))
+    for r in ordered:
+        hit = "n/a" if math.isnan(r.hit_rate) else f"{r.hit_rate:.0%}"
+        lines.append(
+            f"| {r.analyst} | {r.ticker} | {r.horizon} | {r.signals} | {hit} | {_num(r.rank_ic)} | "
+            f"{_pct(r.mean_return_bullish)} | {_pct(r.mean_return_neutral)} | {_pct(r.mean_return_bearish)} |"
+        )
+    return "\n".join(lines)
