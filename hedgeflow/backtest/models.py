@@ -7,12 +7,12 @@ Plain pydantic data, no I/O. Money is in USD, returns and rates are fractions
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from hedgeflow.backtest.calendar import Frequency
-from hedgeflow.schemas import ModelUsage, Signal
+from hedgeflow.schemas import CacheStats, ModelUsage, Signal
 
 __all__ = [
     "BacktestMetrics",
@@ -27,6 +27,14 @@ __all__ = [
 ]
 
 FillAction = Literal["buy", "sell", "short", "cover"]
+
+
+def _none_is_nan(value: Any) -> Any:
+    return float("nan") if value is None else value
+
+
+# A figure that may be unknown: nan in Python, null in JSON, and null reads back as nan.
+Figure = Annotated[float, BeforeValidator(_none_is_nan)]
 
 
 class Costs(BaseModel):
@@ -97,7 +105,7 @@ class EquityPoint(BaseModel):
     long_value: float
     short_value: float
     margin: float = Field(description="Collateral required for the shorts at this close (USD).")
-    benchmark: float = Field(description="The benchmark bought with the starting cash at the first close.")
+    benchmark: Figure = Field(description="The benchmark bought with the starting cash at the first close.")
 
 
 class Trade(BaseModel):
@@ -117,21 +125,21 @@ class Trade(BaseModel):
 class BacktestMetrics(BaseModel):
     """Performance figures; nan (null in JSON) where there is too little data. Formulas: docs/backtest.md."""
 
-    total_return: float
-    annualised_return: float
-    volatility: float
-    sharpe: float
-    sortino: float
-    max_drawdown: float
+    total_return: Figure
+    annualised_return: Figure
+    volatility: Figure
+    sharpe: Figure
+    sortino: Figure
+    max_drawdown: Figure
     max_drawdown_peak: dt.date | None = None
     max_drawdown_trough: dt.date | None = None
     max_drawdown_recovery: dt.date | None = None
-    turnover: float
-    gross_exposure: float
-    net_exposure: float
-    benchmark_return: float
-    alpha: float
-    beta: float
+    turnover: Figure
+    gross_exposure: Figure
+    net_exposure: Figure
+    benchmark_return: Figure
+    alpha: Figure
+    beta: Figure
     trades: int = 0
     sessions: int = 0
 
@@ -143,11 +151,11 @@ class ScorecardRow(BaseModel):
     ticker: str
     horizon: int = Field(description="Sessions forward.")
     signals: int = Field(description="Signals with a known forward return.")
-    hit_rate: float = Field(description="Share of bullish/bearish calls whose forward return had that sign.")
-    rank_ic: float = Field(description="Spearman correlation of signed confidence with forward return.")
-    mean_return_bullish: float
-    mean_return_neutral: float
-    mean_return_bearish: float
+    hit_rate: Figure = Field(description="Share of bullish/bearish calls whose forward return had that sign.")
+    rank_ic: Figure = Field(description="Spearman correlation of signed confidence with forward return.")
+    mean_return_bullish: Figure
+    mean_return_neutral: Figure
+    mean_return_bearish: Figure
 
 
 class CostEstimate(BaseModel):
@@ -175,4 +183,5 @@ class BacktestResult(BaseModel):
     signals: list[SignalRecord] = Field(default_factory=list)
     errors: dict[str, str] = Field(default_factory=dict)
     estimate: CostEstimate = Field(default_factory=CostEstimate)
-    usage: ModelUsage = Field(default_factory=ModelUsage)
+    usage: ModelUsage = Field(default_factory=ModelUsage, description="What this run spent (cache hits cost nothing).")
+    cache: CacheStats = Field(default_factory=CacheStats, description="Fetch and analyst task runs served from cache.")

@@ -13,9 +13,11 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from hedgeflow.analysts.registry import resolve_analysts
 from hedgeflow.backtest.calendar import rebalance_dates, sessions_between
 from hedgeflow.backtest.models import BacktestRequest, CostEstimate
 from hedgeflow.data.snapshot import PRICE_LOOKBACK_DAYS
+from hedgeflow.errors import InvalidRequestError
 from hedgeflow.llm import parse_model
 from hedgeflow.llm.pricing import price_for
 from hedgeflow.request import DEFAULT_WINDOW_DAYS
@@ -31,6 +33,7 @@ __all__ = [
     "estimate_cost",
     "history_start",
     "plan_backtest",
+    "validate_backtest",
     "within_budget",
 ]
 
@@ -107,3 +110,19 @@ def within_budget(spent_usd: float, next_batch_usd: float, max_cost_usd: float |
         return True
     total = spent_usd + next_batch_usd
     return total <= max_cost_usd or math.isclose(total, max_cost_usd)
+
+
+def validate_backtest(request: BacktestRequest, available: dict[str, tuple[dt.date, dt.date]]) -> list[str]:
+    """Raise InvalidRequestError naming what is available; return the analyst keys."""
+    wanted = [*request.tickers, request.benchmark]
+    unknown = [t for t in dict.fromkeys(wanted) if t not in available]
+    if unknown:
+        raise InvalidRequestError(f"unknown ticker(s) {', '.join(unknown)}; available: {', '.join(sorted(available))}")
+    analysts = resolve_analysts(request.analysts)
+    if request.model != "rules" and not request.model.startswith("block:"):
+        parse_model(request.model)
+    for ticker in request.tickers:
+        first, last = available[ticker]
+        if request.start < first or request.end > last:
+            raise InvalidRequestError(f"the window {request.start} to {request.end} is outside the data for {ticker}: {first} to {last}")
+    return analysts

@@ -4,16 +4,30 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections import defaultdict
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 
 from hedgeflow import finmath
 from hedgeflow.backtest import metrics as m
-from hedgeflow.backtest.models import BacktestMetrics, BacktestResult, EquityPoint, ScorecardRow, SignalRecord, Trade
-from hedgeflow.schemas import AgentSignal, Price
+from hedgeflow.backtest.engine import simulate
+from hedgeflow.backtest.models import (
+    BacktestMetrics,
+    BacktestRequest,
+    BacktestResult,
+    EquityPoint,
+    ScorecardRow,
+    SignalRecord,
+    Trade,
+)
+from hedgeflow.backtest.plan import BacktestPlan
+from hedgeflow.backtest.scorecard import build_scorecard
+from hedgeflow.schemas import AgentSignal, CacheStats, ModelUsage, Price
 
 __all__ = [
+    "assemble_result",
     "backtest_metrics",
     "closes_by_ticker",
     "metrics_markdown",
@@ -109,3 +123,63 @@ def scorecard_markdown(rows: Sequence[ScorecardRow]) -> str:
             f"{_pct(r.mean_return_bullish)} | {_pct(r.mean_return_neutral)} | {_pct(r.mean_return_bearish)} |"
         )
     return "\n".join(lines)
+
+
+def assemble_result(
+    *,
+    run_id: str,
+    request: BacktestRequest,
+    plan: BacktestPlan,
+    decided: Sequence[dt.date],
+    bars: dict[str, Sequence[Price]],
+    benchmark: Sequence[Price],
+    signals: Sequence[AgentSignal],
+    errors: dict[str, str],
+    usage: ModelUsage,
+    started_at: dt.datetime,
+    stopped_reason: str | None = None,
+    cache: CacheStats | None = None,
+) -> BacktestResult:
+    """Simulate the book on the committee's signals, then metrics and scorecard, in one result.
+
+    ``decided`` are the rebalance dates whose signals were computed; when the
+    run stopped early (max cost) the book runs only up to the next rebalance
+    date it could not decide, rather than holding blindly to the end.
+    """
+    undecided = [d for d in plan.rebalance if d not in set(decided)]
+    sessions = [s for s in plan.sessions if not undecided or s < undecided[0]]
+    by_date: dict[dt.date, list[AgentSignal]] = defaultdict(list)
+    for signal in signals:
+        by_date[signal.as_of].append(signal)
+    sim = simulate(
+        sessions, bars, benchmark, list(decided), dict(by_date),
+        cash=request.cash, margin_requirement=request.margin_requirement, costs=request.costs,
+    )
+    records = signal_records(signals)
+    status: Literal["completed", "degraded", "stopped", "failed"]
+    if not signals:
+        status = "failed"
+    elif stopped_reason:
+        status = "stopped"
+    elif errors or any(s.degraded for s in signals):
+        status = "degraded"
+    else:
+        status = "completed"
+    return BacktestResult(
+        run_id=run_id,
+        request=request,
+        status=status,
+        stopped_reason=stopped_reason,
+        started_at=started_at,
+        finished_at=dt.datetime.now(dt.timezone.utc),
+        rebalance_dates=list(decided),
+        equity_curve=sim.equity_curve,
+        trades=sim.trades,
+        metrics=backtest_metrics(sim.equity_curve, sim.trades) if len(sim.equity_curve) > 1 else None,
+        scorecard=build_scorecard(records, closes_by_ticker({t: bars[t] for t in request.tickers if t in bars})),
+        signals=sorted(records, key=lambda r: (r.date, r.ticker, r.analyst)),
+        errors=errors,
+        estimate=plan.estimate,
+        usage=usage,
+        cache=cache or CacheStats(),
+    )
