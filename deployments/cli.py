@@ -74,6 +74,10 @@ def _parser() -> argparse.ArgumentParser:
     cache_commands = cache.add_subparsers(dest="cache_command", required=True, metavar="ACTION")
     clear = cache_commands.add_parser("clear", help="delete cached results (all, or one ticker's)")
     clear.add_argument("--ticker", help="only this ticker's results")
+
+    from deployments.backtest_cli import add_parsers as add_backtest_parsers
+
+    add_backtest_parsers(commands)
     return parser
 
 
@@ -232,6 +236,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _history(args)
         if args.command == "cache":
             return _cache(args)
+        if args.command in ("backtest", "scorecard"):
+            from deployments.backtest_cli import run as run_backtest_command
+
+            return run_backtest_command(args)
         return _analyze(args)
     except UsageError as exc:
         print(f"hedgeflow: error: {exc}", file=sys.stderr)
