@@ -19,6 +19,7 @@ import datetime as dt
 from typing import Any
 
 from prefect import flow, get_run_logger
+from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture, wait
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -42,6 +43,17 @@ def backtest_run_name() -> str:
     params = flow_run.parameters or {}
     tickers = ",".join(params.get("tickers") or [])
     return f"backtest {tickers} {params.get('start')} to {params.get('end')} {params.get('frequency', 'monthly')}"
+
+
+def _annotations_survive() -> bool:
+    """Prefect's ``quote`` and ``opaque`` are tuples, and Dask (2026.8) rebuilds tuple arguments without them.
+
+    On a DaskTaskRunner values and futures therefore pass bare: Prefect walks
+    them on the workers (slower per task, the same results); elsewhere they
+    pass wrapped, so a large Snapshot or price history is never walked.
+    """
+    context = FlowRunContext.get()
+    return context is None or "dask" not in type(context.task_runner).__name__.lower()
 
 
 def _failure(future: PrefectFuture[Any]) -> tuple[Any, str | None]:
@@ -98,6 +110,9 @@ def backtest(
     """
     started_at = dt.datetime.now(dt.timezone.utc)
     logger = get_run_logger()
+    wrap = _annotations_survive()
+    keep: Any = quote if wrap else (lambda value: value)
+    seal: Any = opaque if wrap else (lambda future: future)
     request = BacktestRequest(
         tickers=tickers, start=start, end=end, frequency=frequency, analysts=analysts, model=model, cash=cash,  # type: ignore[arg-type]
         margin_requirement=margin_requirement, benchmark=benchmark, data_provider=data_provider,
@@ -113,7 +128,7 @@ def backtest(
         unmapped(data_provider), unmapped("prices"), symbols, unmapped(history_start(request.start)), unmapped(request.end)
     )
     prices = dict(zip(symbols, history.result()))
-    plan = plan_task.submit(request, keys, quote(prices)).result()
+    plan = plan_task.submit(request, keys, keep(prices)).result()
     logger.info("%d sessions, %d rebalance dates, %d analysts x %d tickers; estimate: %d model calls, $%.4f (%s)",
                 len(plan.sessions), len(plan.rebalance), len(keys), len(request.tickers), plan.estimate.calls,
                 plan.estimate.cost_usd, plan.estimate.note)
@@ -137,10 +152,10 @@ def backtest(
         ends = [analysis_window(day)[1] for _, day in pairs]
         fetchers = {ds: fetch_dataset.with_options(**cache_options("fetch", backend, refresh, ds, batch[-1])) for ds in DATASETS}
         fetched = {ds: fetchers[ds].map(unmapped(data_provider), unmapped(ds), names, starts, ends) for ds in DATASETS}
-        inputs = [{ds: opaque(fetched[ds][i]) for ds in DATASETS} for i in range(len(pairs))]
+        inputs = [{ds: seal(fetched[ds][i]) for ds in DATASETS} for i in range(len(pairs))]
         snapshots = assemble_snapshot_task.map(names, starts, ends, unmapped(data_provider), inputs)
         jobs = [(key, i) for i in range(len(pairs)) for key in keys]
-        calls = analyst.map([key for key, _ in jobs], [opaque(snapshots[i]) for _, i in jobs], unmapped(request.model))
+        calls = analyst.map([key for key, _ in jobs], [seal(snapshots[i]) for _, i in jobs], unmapped(request.model))
         wait(list(calls))
         cacheable.extend([*(f for futures in fetched.values() for f in futures), *calls])
         for (key, i), future in zip(jobs, calls):
@@ -154,14 +169,14 @@ def backtest(
         decided.extend(batch)
 
     result = result_task.submit(
-        run_id=str(flow_run.id or "local"), request=request, plan=quote(plan), decided=decided,
-        bars=quote({t: prices[t] for t in request.tickers}), benchmark=quote(prices[request.benchmark]),
-        signals=quote(signals), errors=errors, usage=spent, started_at=started_at, stopped_reason=stopped,
+        run_id=str(flow_run.id or "local"), request=request, plan=keep(plan), decided=decided,
+        bars=keep({t: prices[t] for t in request.tickers}), benchmark=keep(prices[request.benchmark]),
+        signals=keep(signals), errors=errors, usage=spent, started_at=started_at, stopped_reason=stopped,
         cache=cache_stats(f.state for f in cacheable),
     ).result()
-    png = chart_task.submit(quote(result)).result()
-    publish_backtest_artifacts.submit(quote(result), png).result()
+    png = chart_task.submit(keep(result)).result()
+    publish_backtest_artifacts.submit(keep(result), png).result()
     if persist:
-        path = persist_backtest.submit(quote(result), png, output_dir).result()
+        path = persist_backtest.submit(keep(result), png, output_dir).result()
         logger.info("backtest written to %s", path)
     return result
