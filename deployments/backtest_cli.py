@@ -10,6 +10,8 @@ import argparse
 import datetime as dt
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 __all__ = ["add_parsers", "run"]
@@ -121,6 +123,25 @@ def _estimate(request: Any) -> None:
     print(estimate_line(plan.estimate), file=sys.stderr)
 
 
+@contextmanager
+def _quiet_task_runs() -> Iterator[None]:
+    """Thousands of task runs: their per-run INFO lines go neither to the console nor to the API.
+
+    Warnings and errors still do, and so do the flow's own lines (the plan, the estimate).
+    """
+    import logging
+
+    loggers = [logging.getLogger(name) for name in ("prefect.task_runs", "prefect.task_engine")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
 def _backtest(args: argparse.Namespace) -> int:
     request = _request(args)
     _estimate(request)
@@ -134,7 +155,7 @@ def _backtest(args: argparse.Namespace) -> int:
     from hedgeflow.backtest.report import render_text
 
     labels = ["hedgeflow", "backtest", f"model:{request.model.split(':')[0]}", *(f"ticker:{t}" for t in request.tickers)]
-    with tags(*labels):
+    with tags(*labels), _quiet_task_runs():
         result = backtest(
             tickers=request.tickers, start=request.start, end=request.end, frequency=request.frequency,
             analysts=request.analysts, model=request.model, cash=request.cash,

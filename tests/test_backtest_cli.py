@@ -72,3 +72,16 @@ def test_backtest_json_and_the_picture_beside_it(cold_cache: None, tmp_path: Pat
     assert result.request.costs.slippage_bps == 5 and len(result.rebalance_dates) == 3
     assert (tmp_path / f"{result.run_id}.json").exists()
     assert (tmp_path / f"{result.run_id}.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_priced_model_prints_its_estimate_first(capsys: pytest.CaptureFixture[str]) -> None:
+    from deployments.backtest_cli import _estimate
+
+    # 2 analysts x 1 ticker x 3 monthly dates = 6 calls of 900 + 150 tokens at $0.40 / $1.60 per million
+    request = BacktestRequest(tickers=["AAPL"], start=dt.date(2024, 1, 1), end=dt.date(2024, 3, 31),
+                              analysts=["technicals", "valuation"], model="openai:gpt-4.1-mini")
+    _estimate(request)
+    line = capsys.readouterr().err.strip()
+    expected = (6 * 900 * 0.40 + 6 * 150 * 1.60) / 1e6
+    assert line.startswith("estimate: at most 6 model calls, 5,400 input and 900 output tokens")
+    assert f"${expected:.4f}" in line
