@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from hedgeflow.backtest import Book, Costs, simulate
+from hedgeflow.risk import portfolio_value
 from hedgeflow.schemas import AgentSignal, Order, Portfolio, Price
 
 D = [dt.date(2024, 1, 1) + dt.timedelta(days=i) for i in range(8)]
@@ -120,11 +121,12 @@ def test_a_margin_call_covers_what_restores_the_collateral() -> None:
     assert day2.cash - day2.short_value - day2.margin == approx(25)
 
 
-def test_the_decision_layer_sees_the_book_it_can_spend() -> None:
-    # after shorting 100 at 100 with 10,000: free cash 10,000 - 0.5 x 10,000 = 5,000, collateral 5,000
+def test_the_decision_layer_values_the_book_at_its_equity() -> None:
+    # after shorting 100 at 100 with 10,000: cash 20,000 (proceeds included), collateral 0.5 x 10,000 = 5,000,
+    # free cash 20,000 - 10,000 - 5,000 = 5,000; the risk manager values the view at the equity, 10,000
     book = Book(cash=10_000, margin_requirement=0.5)
     book.fill(D[0], "X", "short", 100, {"X": 100.0})
     view = book.portfolio({"X": 100.0})
-    assert view.cash == approx(5_000)
-    assert view.margin_used == approx(5_000)
-    assert view.positions["X"].short == 100
+    assert (view.cash, view.margin_used, view.positions["X"].short) == (approx(20_000), approx(5_000), 100)
+    assert portfolio_value(view, {"X": 100.0}) == approx(book.equity({"X": 100.0})) == approx(10_000)
+    assert book.free_cash({"X": 100.0}) == approx(5_000)

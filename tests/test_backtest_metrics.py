@@ -120,3 +120,10 @@ def test_scorecard_rows() -> None:
     assert b.rank_ic == approx(-0.5)
     assert both.signals == 5
     assert sc.build_scorecard([rec(0, "A", "bullish")], closes, horizons=(5,))[0].ticker == "A"  # no ALL row for one ticker
+
+
+def test_the_package_exports_what_it_names() -> None:
+    import hedgeflow.backtest as backtest
+
+    for name in backtest.__all__:
+        assert hasattr(backtest, name), name

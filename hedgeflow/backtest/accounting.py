@@ -74,9 +74,14 @@ class Book:
         return self.cash - self.short_value(marks) - self.margin(marks)
 
     def portfolio(self, marks: dict[str, float]) -> Portfolio:
-        """The decision layer's view: ``cash`` is the free cash, ``margin_used`` the collateral posted."""
+        """The decision layer's view: ``cash`` is the cash balance, ``margin_used`` the collateral posted.
+
+        So ``risk.portfolio_value`` of the view is the book's equity and limits are
+        sized on it. The view does not know which part of the cash is short
+        proceeds, so it may allow more than free cash pays for: ``fill`` trims that.
+        """
         return Portfolio(
-            cash=max(0.0, self.free_cash(marks)),
+            cash=max(0.0, self.cash),
             margin_requirement=self.margin_requirement,
             margin_used=self.margin(marks),
             positions={
