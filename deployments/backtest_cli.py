@@ -48,6 +48,8 @@ def add_parsers(commands: Any) -> None:
     bt.add_argument("--benchmark", default="SPY", help="benchmark ticker (default SPY)")
     bt.add_argument("--data-provider", default="offline", choices=["offline", "financialdatasets"])
     bt.add_argument("--max-cost", type=float, help="stop cleanly before model spend passes this many USD")
+    bt.add_argument("--weight-analysts", action="store_true",
+                    help="weight each analyst by its scorecard so far (rank IC at 21 sessions; off by default)")
     bt.add_argument("--refresh", action="store_true", help="recompute and rewrite cached results")
     bt.add_argument("--output", help="directory for the JSON and PNG (default: <data dir>/backtests)")
     bt.add_argument("--json", action="store_true", help="print the BacktestResult as JSON and nothing else")
@@ -90,7 +92,7 @@ def _request(args: argparse.Namespace) -> Any:
             tickers=tickers, start=start, end=end, frequency=args.frequency,
             analysts=None if args.analysts == ["all"] else args.analysts, model=args.model, cash=args.cash,
             margin_requirement=args.margin_requirement, benchmark=args.benchmark, data_provider=args.data_provider,
-            max_cost_usd=args.max_cost,
+            max_cost_usd=args.max_cost, weight_analysts=args.weight_analysts,
             costs=Costs(commission_per_share=args.commission_per_share, commission_bps=args.commission_bps,
                         slippage_bps=args.slippage_bps),
         )
@@ -162,7 +164,7 @@ def _backtest(args: argparse.Namespace) -> int:
             margin_requirement=request.margin_requirement, commission_per_share=request.costs.commission_per_share,
             commission_bps=request.costs.commission_bps, slippage_bps=request.costs.slippage_bps,
             benchmark=request.benchmark, data_provider=request.data_provider, max_cost_usd=request.max_cost_usd,
-            refresh=args.refresh, output_dir=args.output,
+            weight_analysts=request.weight_analysts, refresh=args.refresh, output_dir=args.output,
         )
     if args.json:
         print(result.model_dump_json(indent=2))

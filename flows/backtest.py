@@ -83,6 +83,7 @@ def backtest(
     benchmark: str = "SPY",
     data_provider: str = "offline",
     max_cost_usd: float | None = None,
+    weight_analysts: bool = False,
     refresh: bool = False,
     persist: bool = True,
     output_dir: str | None = None,
@@ -104,6 +105,7 @@ def backtest(
         benchmark: Ticker whose buy-and-hold the equity curve is compared with.
         data_provider: offline (bundled data) or financialdatasets.
         max_cost_usd: Stop cleanly before model spend would pass this (USD).
+        weight_analysts: Weight each analyst by its scorecard so far (rank IC, no future data); off by default.
         refresh: Recompute and rewrite cached results.
         persist: Write the result as JSON (and the chart as PNG) under the data directory.
         output_dir: Write them here instead.
@@ -116,7 +118,7 @@ def backtest(
     request = BacktestRequest(
         tickers=tickers, start=start, end=end, frequency=frequency, analysts=analysts, model=model, cash=cash,  # type: ignore[arg-type]
         margin_requirement=margin_requirement, benchmark=benchmark, data_provider=data_provider,
-        max_cost_usd=max_cost_usd,
+        max_cost_usd=max_cost_usd, weight_analysts=weight_analysts,
         costs=Costs(commission_per_share=commission_per_share, commission_bps=commission_bps, slippage_bps=slippage_bps),
     )
     keys = validate_backtest(request, available_tickers.submit(data_provider).result())

@@ -19,8 +19,8 @@ from hedgeflow.backtest.models import (
     SignalRecord,
     Trade,
 )
-from hedgeflow.backtest.scorecard import build_scorecard
-from hedgeflow.backtest.summary import backtest_metrics, closes_by_ticker, signal_records
+from hedgeflow.backtest.scorecard import build_scorecard, closes_by_ticker, signal_records
+from hedgeflow.backtest.summary import backtest_metrics
 
 __all__ = [
     "BacktestMetrics",

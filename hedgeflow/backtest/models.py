@@ -64,6 +64,7 @@ class BacktestRequest(BaseModel):
     benchmark: str = Field(default="SPY", description="Ticker whose buy-and-hold is the benchmark.")
     data_provider: str = Field(default="offline")
     max_cost_usd: float | None = Field(default=None, ge=0.0, description="Stop before model spend would pass this.")
+    weight_analysts: bool = Field(default=False, description="Weight analysts by their scorecard so far (no future data).")
 
     @field_validator("tickers")
     @classmethod

@@ -27,9 +27,18 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from hedgeflow.backtest.models import ScorecardRow, SignalRecord
-from hedgeflow.schemas import Signal
+from hedgeflow.schemas import AgentSignal, Price, Signal
 
-__all__ = ["HORIZONS", "build_scorecard", "forward_return", "hit_rate", "rank_ic", "signed_score"]
+__all__ = [
+    "HORIZONS",
+    "build_scorecard",
+    "closes_by_ticker",
+    "forward_return",
+    "hit_rate",
+    "rank_ic",
+    "signal_records",
+    "signed_score",
+]
 
 HORIZONS: tuple[int, ...] = (5, 21, 63)
 ALL = "ALL"
@@ -78,6 +87,18 @@ def rank_ic(scores: Sequence[float], forward: Sequence[float]) -> float:
     if a.size < 3 or np.all(a == a[0]) or np.all(b == b[0]):
         return NAN
     return float(np.corrcoef(_ranks(a), _ranks(b))[0, 1])
+
+
+def signal_records(signals: Sequence[AgentSignal]) -> list[SignalRecord]:
+    return [
+        SignalRecord(date=s.as_of, analyst=s.analyst, ticker=s.ticker, signal=s.signal,
+                     confidence=s.confidence, degraded=s.degraded)
+        for s in signals
+    ]
+
+
+def closes_by_ticker(bars: dict[str, Sequence[Price]]) -> dict[str, tuple[list[dt.date], list[float]]]:
+    return {t: ([dt.date.fromisoformat(b.time) for b in s], [b.close for b in s]) for t, s in bars.items()}
 
 
 def _mean(values: list[float]) -> float:

@@ -12,7 +12,7 @@ import numpy as np
 
 from hedgeflow import finmath
 from hedgeflow.backtest import metrics as m
-from hedgeflow.backtest.engine import simulate
+from hedgeflow.backtest.engine import rules_decision, simulate
 from hedgeflow.backtest.models import (
     BacktestMetrics,
     BacktestRequest,
@@ -23,16 +23,15 @@ from hedgeflow.backtest.models import (
     Trade,
 )
 from hedgeflow.backtest.plan import BacktestPlan
-from hedgeflow.backtest.scorecard import build_scorecard
+from hedgeflow.backtest.scorecard import build_scorecard, closes_by_ticker, signal_records
+from hedgeflow.backtest.weighting import weighted_decision
 from hedgeflow.schemas import AgentSignal, CacheStats, ModelUsage, Price
 
 __all__ = [
     "assemble_result",
     "backtest_metrics",
-    "closes_by_ticker",
     "metrics_markdown",
     "scorecard_markdown",
-    "signal_records",
 ]
 
 
@@ -64,18 +63,6 @@ def backtest_metrics(curve: Sequence[EquityPoint], trades: Sequence[Trade]) -> B
         trades=len(trades),
         sessions=len(curve),
     )
-
-
-def signal_records(signals: Sequence[AgentSignal]) -> list[SignalRecord]:
-    return [
-        SignalRecord(date=s.as_of, analyst=s.analyst, ticker=s.ticker, signal=s.signal,
-                     confidence=s.confidence, degraded=s.degraded)
-        for s in signals
-    ]
-
-
-def closes_by_ticker(bars: dict[str, Sequence[Price]]) -> dict[str, tuple[list[dt.date], list[float]]]:
-    return {t: ([dt.date.fromisoformat(b.time) for b in s], [b.close for b in s]) for t, s in bars.items()}
 
 
 def _pct(x: float | None) -> str:
@@ -151,9 +138,10 @@ def assemble_result(
     by_date: dict[dt.date, list[AgentSignal]] = defaultdict(list)
     for signal in signals:
         by_date[signal.as_of].append(signal)
+    decide = weighted_decision(dict(by_date)) if request.weight_analysts else rules_decision
     sim = simulate(
         sessions, bars, benchmark, list(decided), dict(by_date),
-        cash=request.cash, margin_requirement=request.margin_requirement, costs=request.costs,
+        cash=request.cash, margin_requirement=request.margin_requirement, costs=request.costs, decide=decide,
     )
     records = signal_records(signals)
     status: Literal["completed", "degraded", "stopped", "failed"]
