@@ -27,7 +27,15 @@ from prefect.utilities.annotations import opaque, quote, unmapped
 from prefect.utilities.asyncutils import run_coro_as_sync
 
 from hedgeflow.backtest.models import BacktestRequest, BacktestResult, Costs
-from hedgeflow.backtest.plan import analysis_window, batch_estimate, batches, history_start, validate_backtest, within_budget
+from hedgeflow.backtest.plan import (
+    analysis_window,
+    batch_estimate,
+    batches,
+    history_start,
+    total_usage,
+    validate_backtest,
+    within_budget,
+)
 from hedgeflow.schemas import AgentSignal, ModelUsage
 from tasks.analyst import analyst_signal
 from tasks.backtest import chart_task, persist_backtest, plan_task, publish_backtest_artifacts, result_task
@@ -123,7 +131,6 @@ def backtest(
     )
     keys = validate_backtest(request, available_tickers.submit(data_provider).result())
     backend = run_coro_as_sync(cache_backend())
-    assert backend is not None
 
     symbols = list(dict.fromkeys([*request.tickers, request.benchmark]))
     history = fetch_dataset.with_options(**cache_options("fetch", backend, refresh, "prices", request.end)).map(
@@ -139,6 +146,7 @@ def backtest(
     signals: list[AgentSignal] = []
     errors: dict[str, str] = {}
     decided: list[dt.date] = []
+    fresh: list[AgentSignal] = []
     spent = ModelUsage()
     stopped: str | None = None
     cacheable: list[PrefectFuture[Any]] = list(history)
@@ -167,7 +175,8 @@ def backtest(
                 continue
             signals.append(signal)
             if future.state.name != "Cached":  # a run reports what it spent, never what a cache spent
-                spent = spent + signal.usage
+                fresh.append(signal)
+        spent = total_usage(fresh)
         decided.extend(batch)
 
     result = result_task.submit(

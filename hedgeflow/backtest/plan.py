@@ -21,7 +21,7 @@ from hedgeflow.errors import InvalidRequestError
 from hedgeflow.llm import parse_model
 from hedgeflow.llm.pricing import price_for
 from hedgeflow.request import DEFAULT_WINDOW_DAYS
-from hedgeflow.schemas import ModelUsage, Price
+from hedgeflow.schemas import AgentSignal, ModelUsage, Price
 
 __all__ = [
     "INPUT_TOKENS_PER_CALL",
@@ -33,6 +33,7 @@ __all__ = [
     "estimate_cost",
     "history_start",
     "plan_backtest",
+    "total_usage",
     "validate_backtest",
     "within_budget",
 ]
@@ -41,7 +42,8 @@ __all__ = [
 # tokens) plus the persona and the answer schema; an answer is three short fields.
 INPUT_TOKENS_PER_CALL = 900
 OUTPUT_TOKENS_PER_CALL = 150
-BATCH_DATES = 6  # rebalance dates per mapped batch when a model costs money: the max-cost check runs between batches
+BATCH_DATES = 6  # rebalance dates per mapped batch with a model: the max-cost check runs between batches
+RULES_BATCH_DATES = 24  # with the free rules model: bounds the task runs in flight
 
 
 def analysis_window(day: dt.date) -> tuple[dt.date, dt.date]:
@@ -91,11 +93,14 @@ def plan_backtest(
 
 
 def batches(dates: Sequence[dt.date], model: str) -> list[list[dt.date]]:
-    """All dates at once for the free rules model; small chronological batches when calls cost money."""
-    if model == "rules" or not dates:
-        return [list(dates)]
-    size = BATCH_DATES
+    """Chronological batches: small ones when model calls cost money, larger ones for the rules model."""
+    size = RULES_BATCH_DATES if model == "rules" else BATCH_DATES
     return [list(dates[i : i + size]) for i in range(0, len(dates), size)]
+
+
+def total_usage(signals: Iterable[AgentSignal]) -> ModelUsage:
+    """The summed model usage of ``signals`` (pass only those computed by this run: cache hits cost nothing)."""
+    return sum((s.usage for s in signals), ModelUsage())
 
 
 def batch_estimate(plan: BacktestPlan, batch: Iterable[dt.date]) -> float:
