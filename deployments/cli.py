@@ -103,6 +103,10 @@ def _parser() -> argparse.ArgumentParser:
     cache_commands = cache.add_subparsers(dest="cache_command", required=True, metavar="ACTION")
     clear = cache_commands.add_parser("clear", help="delete cached results (all, or one ticker's)")
     clear.add_argument("--ticker", help="only this ticker's results")
+
+    from deployments.backtest_cli import add_parsers as add_backtest_parsers
+
+    add_backtest_parsers(commands)
     return parser
 
 
@@ -216,6 +220,10 @@ def _run(argv: Sequence[str] | None) -> int:
             return _history(args)
         if args.command == "cache":
             return _cache(args)
+        if args.command in ("backtest", "scorecard"):
+            from deployments.backtest_cli import run as run_backtest_command
+
+            return run_backtest_command(args)
         from deployments.cli_analyze import analyze
 
         verbosity = "quiet" if args.quiet else "verbose" if args.verbose else "normal"
