@@ -147,10 +147,11 @@ def _quiet_task_runs() -> Iterator[None]:
 def _backtest(args: argparse.Namespace) -> int:
     request = _request(args)
     _estimate(request)
-    from hedgeflow.server import resolve_api
+    from deployments.cli_analyze import configure_prefect
+    from deployments.local_server import resolve_api
 
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    resolve_api(lambda line: print(line, file=sys.stderr))
+    api = resolve_api(lambda line: print(line, file=sys.stderr))
+    configure_prefect("normal", ephemeral=api is None)
     from prefect import tags
 
     from flows.backtest import backtest
