@@ -101,7 +101,7 @@ class TieredResultStorage(WritableFileSystem):
             return content
         return self._remember(path, await self.inner.aread_path(path), "storage")
 
-    def read_path(self, path: str) -> bytes | None:  # type: ignore[override]
+    def read_path(self, path: str, _sync: bool = True) -> bytes | None:  # type: ignore[override]
         if (content := MEMORY.get(path)) is not None:
             MEMORY.mark(path, "memory")
             return content
@@ -111,7 +111,7 @@ class TieredResultStorage(WritableFileSystem):
         MEMORY.put(path, content)
         return await self.inner.awrite_path(path, content)
 
-    def write_path(self, path: str, content: bytes) -> Any:  # type: ignore[override]
+    def write_path(self, path: str, content: bytes, _sync: bool = True) -> Any:  # type: ignore[override]
         MEMORY.put(path, content)
         return self.inner.write_path(path, content, _sync=True)
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
 from prefect import get_run_logger
+from prefect.context import SyncClientContext
 from prefect.futures import PrefectFuture, as_completed
 from prefect.states import State
 from prefect.utilities.annotations import quote, unmapped
@@ -28,11 +30,21 @@ from tasks.fetch import DATASETS, assemble_snapshot_task, fetch_dataset
 from tasks.model_calls import ModelSetup
 from tasks.progress import Progress
 
-__all__ = ["TASKS_IN_FLIGHT", "Committee", "outcome", "settle"]
+__all__ = ["TASKS_IN_FLIGHT", "Committee", "outcome", "settle", "shared_api_client"]
 
 # The default runner's threads: every analyst of the seven bundled companies (7 x 19) at once,
 # with room for the risk, portfolio and persist tasks. Redis pools are sized above it (blocks.redis_pool).
 TASKS_IN_FLIGHT = 7 * 19 + 27
+
+
+def shared_api_client() -> AbstractContextManager[SyncClientContext]:
+    """One Prefect API client for every task run the flow submits to a thread pool.
+
+    Each task run copies the flow's context; without a client in it, every run
+    in a pool thread builds its own (an SSL context each: most of a task run's
+    cost here, measured). Processes (Dask) build one per task run regardless.
+    """
+    return SyncClientContext.get_or_create()
 
 
 async def settle(futures: Sequence[PrefectFuture[Any]],

@@ -18,7 +18,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
 from blocks.database import HedgeflowDatabase
-from flows.committee import TASKS_IN_FLIGHT, Committee, outcome, settle
+from flows.committee import TASKS_IN_FLIGHT, Committee, outcome, settle, shared_api_client
 from hedgeflow.analysts.registry import resolve_analysts
 from hedgeflow.request import validate_request
 from hedgeflow.schemas import Portfolio, RunRequest, RunResult
@@ -72,32 +72,33 @@ async def hedge_fund(
         tickers=tickers, start=start, end=end, analysts=analysts, model=model,
         portfolio=portfolio or Portfolio(), refresh=refresh,
     )
-    (known,) = await settle([available_tickers.submit(data_provider)])
-    start, end = validate_request(request, await known.aresult())
-    setup = await model_setup(request.model, breaker_block)
-    committee = Committee(provider=data_provider, start=start, end=end, refresh=refresh)
-    await committee.prepare()
+    with shared_api_client():  # the task runs' API client, shared across the pool's threads
+        (known,) = await settle([available_tickers.submit(data_provider)])
+        start, end = validate_request(request, await known.aresult())
+        setup = await model_setup(request.model, breaker_block)
+        committee = Committee(provider=data_provider, start=start, end=end, refresh=refresh)
+        await committee.prepare()
 
-    snapshots = await committee.snapshots(request.tickers)
-    limits_run = risk_limits.submit(quote(snapshots), request.portfolio)
-    signals = await committee.signals(snapshots, resolve_analysts(request.analysts), request.model, setup)
-    (limits_state,) = await settle([limits_run])
-    limits = await limits_state.aresult()
-    (decided,) = await settle([committee.decide.submit(quote(signals), quote(limits), request.portfolio,
-                                                       request.model, setup)])
-    decision, why = await outcome(decided)
-    if why:
-        raise RuntimeError(f"the portfolio manager failed: {why}")
-    orders, pm_usage = decision
+        snapshots = await committee.snapshots(request.tickers)
+        limits_run = risk_limits.submit(quote(snapshots), request.portfolio)
+        signals = await committee.signals(snapshots, resolve_analysts(request.analysts), request.model, setup)
+        (limits_state,) = await settle([limits_run])
+        limits = await limits_state.aresult()
+        (decided,) = await settle([committee.decide.submit(quote(signals), quote(limits), request.portfolio,
+                                                           request.model, setup)])
+        decision, why = await outcome(decided)
+        if why:
+            raise RuntimeError(f"the portfolio manager failed: {why}")
+        orders, pm_usage = decision
 
-    result = await record_result.with_options(result_storage=committee.backend.result_storage)(
-        run_id=str(flow_run.id), request=request, start=start, end=end, started_at=started_at,
-        signals=signals, limits=limits, orders=orders, errors=committee.errors, pm_usage=pm_usage,
-        cache=committee.cache(),
-    )
-    await publish_artifacts(quote(result))
-    if persist:
-        database = await HedgeflowDatabase.aload(database_block) if database_block else None
-        (written,) = await settle([persist_run_task.submit(quote(result), database)])
-        await written.aresult()  # raises the PersistError once its retries are spent
+        result = await record_result.with_options(result_storage=committee.backend.result_storage)(
+            run_id=str(flow_run.id), request=request, start=start, end=end, started_at=started_at,
+            signals=signals, limits=limits, orders=orders, errors=committee.errors, pm_usage=pm_usage,
+            cache=committee.cache(),
+        )
+        await publish_artifacts(quote(result))
+        if persist:
+            database = await HedgeflowDatabase.aload(database_block) if database_block else None
+            (written,) = await settle([persist_run_task.submit(quote(result), database)])
+            await written.aresult()  # raises the PersistError once its retries are spent
     return result

@@ -10,7 +10,7 @@ from prefect import flow, get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from blocks.popular import PopularTickers
-from flows.committee import TASKS_IN_FLIGHT, Committee, settle
+from flows.committee import TASKS_IN_FLIGHT, Committee, settle, shared_api_client
 from hedgeflow.analysts.registry import resolve_analysts
 from hedgeflow.request import validate_request
 from hedgeflow.schemas import CacheStats, RunRequest
@@ -47,7 +47,8 @@ async def precompute(
         return committee
 
     # each window's tasks are all on the task runner at once; the flow only waits for them
-    runs = await asyncio.gather(*(warm(start, end, group) for (start, end), group in windows.items()))
+    with shared_api_client():
+        runs = await asyncio.gather(*(warm(start, end, group) for (start, end), group in windows.items()))
     for committee in runs:
         for what, why in committee.errors.items():
             get_run_logger().warning("could not warm %s: %s", what, why)
