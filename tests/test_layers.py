@@ -58,8 +58,10 @@ def _edges(path: Path, modules: set[str]) -> set[str]:
     """Modules of ``modules`` that ``path`` imports, lazily or not.
 
     ``from pkg import x`` runs ``pkg/__init__`` first, so it depends on the
-    package as well as on ``pkg.x`` when that is a module.
+    package as well as on ``pkg.x`` when that is a module; so does importing
+    ``pkg.x`` from outside ``pkg``.
     """
+    importer = _module_name(path)
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
@@ -67,6 +69,12 @@ def _edges(path: Path, modules: set[str]) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.add(node.module)
             found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    for name in list(found):  # importing pkg.mod from outside pkg runs pkg/__init__ first
+        parts = name.split(".")
+        found.update(
+            parent for parent in (".".join(parts[:i]) for i in range(1, len(parts)))
+            if importer != parent and not importer.startswith(parent + ".")
+        )
     return {name for name in found if name in modules}
 
 

@@ -17,7 +17,6 @@ from pydantic import BaseModel
 from hedgeflow.breaker import BreakerOpenError, CircuitBreaker
 from hedgeflow.llm.base import ModelClient, ModelReply, ModelRequest
 from hedgeflow.llm.errors import ModelError
-from hedgeflow.retry import error_kind
 
 __all__ = ["FallbackClient", "UnavailableClient"]
 
@@ -55,9 +54,8 @@ class FallbackClient:
         try:
             reply = self.primary.complete(request, output_type)
         except ModelError as exc:
-            kind = error_kind(exc)
-            if kind is not None and self.breaker.counts(kind):
-                permit.failure(f"{kind}: {exc}")
+            if exc.kind is not None and self.breaker.counts(exc.kind):
+                permit.failure(f"{exc.kind}: {exc}")
             else:
                 permit.release()
             if self._retry(exc):
