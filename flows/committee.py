@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prefect import get_run_logger
-from prefect.context import SyncClientContext
+from prefect.context import FlowRunContext, SyncClientContext
 from prefect.futures import PrefectFuture, as_completed
 from prefect.states import State
+from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote, unmapped
 
 from blocks.cache import CacheBackend
@@ -30,11 +31,21 @@ from tasks.fetch import DATASETS, assemble_snapshot_task, fetch_dataset
 from tasks.model_calls import ModelSetup
 from tasks.progress import Progress
 
-__all__ = ["TASKS_IN_FLIGHT", "Committee", "outcome", "settle", "shared_api_client"]
+__all__ = ["TASKS_IN_FLIGHT", "Committee", "large", "outcome", "settle", "shared_api_client"]
 
 # The default runner's threads: every analyst of the seven bundled companies (7 x 19) at once,
 # with room for the risk, portfolio and persist tasks. Redis pools are sized above it (blocks.redis_pool).
 TASKS_IN_FLIGHT = 7 * 19 + 27
+
+
+def large(value: Any) -> Any:
+    """``quote(value)`` on the thread pool, so Prefect does not walk a snapshot's every price for futures.
+
+    Other runners get the value as is: Dask rebuilds tuple subclasses as
+    ``type(t)(items)``, which turns a quote (a 1-tuple) into a tuple holding a tuple.
+    """
+    context = FlowRunContext.get()
+    return quote(value) if context is not None and isinstance(context.task_runner, ThreadPoolTaskRunner) else value
 
 
 def shared_api_client() -> AbstractContextManager[SyncClientContext]:
@@ -129,7 +140,7 @@ class Committee:
         if not complete:
             return []
         assembled = assemble_snapshot_task.map(complete, unmapped(self.start), unmapped(self.end),
-                                               unmapped(self.provider), quote(datasets))
+                                               unmapped(self.provider), large(datasets))
         snapshots: list[Snapshot] = []
         for ticker, state in zip(complete, await settle(assembled)):
             snapshot, why = await outcome(state)
@@ -146,7 +157,7 @@ class Committee:
         progress = Progress(len(pairs))
         await progress.start()
         futures = self._analyst.map(
-            [key for _, key in pairs], quote([snap for snap, _ in pairs]), unmapped(model), unmapped(setup)
+            [key for _, key in pairs], large([snap for snap, _ in pairs]), unmapped(model), unmapped(setup)
         )
         states = await settle(futures, progress.step)
         self.cacheable.extend(states)

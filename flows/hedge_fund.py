@@ -18,7 +18,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
 from blocks.database import HedgeflowDatabase
-from flows.committee import TASKS_IN_FLIGHT, Committee, outcome, settle, shared_api_client
+from flows.committee import TASKS_IN_FLIGHT, Committee, large, outcome, settle, shared_api_client
 from hedgeflow.analysts.registry import resolve_analysts
 from hedgeflow.request import validate_request
 from hedgeflow.schemas import Portfolio, RunRequest, RunResult
@@ -80,11 +80,11 @@ async def hedge_fund(
         await committee.prepare()
 
         snapshots = await committee.snapshots(request.tickers)
-        limits_run = risk_limits.submit(quote(snapshots), request.portfolio)
+        limits_run = risk_limits.submit(large(snapshots), request.portfolio)
         signals = await committee.signals(snapshots, resolve_analysts(request.analysts), request.model, setup)
         (limits_state,) = await settle([limits_run])
         limits = await limits_state.aresult()
-        (decided,) = await settle([committee.decide.submit(quote(signals), quote(limits), request.portfolio,
+        (decided,) = await settle([committee.decide.submit(large(signals), large(limits), request.portfolio,
                                                            request.model, setup)])
         decision, why = await outcome(decided)
         if why:
@@ -99,6 +99,6 @@ async def hedge_fund(
         await publish_artifacts(quote(result))
         if persist:
             database = await HedgeflowDatabase.aload(database_block) if database_block else None
-            (written,) = await settle([persist_run_task.submit(quote(result), database)])
+            (written,) = await settle([persist_run_task.submit(large(result), database)])
             await written.aresult()  # raises the PersistError once its retries are spent
     return result
