@@ -145,7 +145,7 @@ def prefect_settings(api_url: str) -> Iterator[None]:
 
 
 def fresh_state(env: Env, cold: bool) -> None:
-    """A closed breaker and an unspent retry budget; empty caches when ``cold``.
+    """A closed breaker; empty caches when ``cold``.
 
     ``CircuitBreakerBlock().breaker()`` is the process's one breaker for that
     configuration (state included), so it is also reset for the fake model.
@@ -154,11 +154,9 @@ def fresh_state(env: Env, cold: bool) -> None:
     from blocks.cache import MEMORY
     from hedgeflow.llm import parse_model
     from tasks.caching import clear_cache
-    from tasks.model_calls import BUDGET, use_breaker
 
     spec = parse_model(env.model_spec)
-    use_breaker(CircuitBreakerBlock.from_env()).reset((spec.provider, spec.model))
-    BUDGET._spent.clear()
+    CircuitBreakerBlock.from_env().breaker().reset((spec.provider, spec.model))
     if cold:
         clear_cache()
         MEMORY.clear()

@@ -8,69 +8,62 @@ the results would overwrite each other).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
-import threading
-from collections import OrderedDict
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 from urllib.parse import urlparse
 
 from prefect.blocks.core import Block
 from prefect.filesystems import LocalFileSystem, WritableFileSystem
 from prefect.locking.protocol import LockManager
 from pydantic import Field, SecretStr
-from prefect_redis import RedisDatabase
 
 from blocks.locking import AtomicFileLockManager, ExpiringRedisLockManager
+from blocks.memory import MEMORY, Tier
+from blocks.redis_pool import redis_client
 from hedgeflow.paths import home
 
-__all__ = ["CacheBackend", "HedgeflowCache", "TieredResultStorage", "redis_problem"]
-
-Tier = Literal["memory", "storage"]
+__all__ = ["MEMORY", "CacheBackend", "HedgeflowCache", "RedisStorage", "TieredResultStorage", "redis_problem"]
 
 
-class _Memory:
-    """A bounded LRU of serialised results shared by every run in the process (L1)."""
+class RedisStorage(WritableFileSystem):
+    """Keys of one Redis database as a result or key storage, on the process's shared connection pool.
 
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self._items: OrderedDict[str, bytes] = OrderedDict()
-        self._lock = threading.Lock()
-        self.served: dict[str, Tier] = {}  # key name -> the tier that served its latest lookup
-        self._fresh: set[str] = set()  # just loaded from storage: Prefect reads twice (exists, then read)
+    prefect-redis's ``RedisDatabase`` opens a connection per read and write and
+    binds async clients to an event loop; this one shares a blocking pool
+    (``blocks.redis_pool``) across threads, and its async methods run the same
+    sync calls in a thread, so any event loop may use it.
+    """
 
-    def mark(self, path: str, tier: Tier) -> None:
-        name = Path(path).name
-        with self._lock:
-            if tier == "storage":
-                self._fresh.add(name)
-            elif name in self._fresh:
-                self._fresh.discard(name)
-                return
-            self.served[name] = tier
+    _block_type_name: ClassVar[str] = "Hedgeflow Redis Storage"
 
-    def get(self, path: str) -> bytes | None:
-        with self._lock:
-            content = self._items.get(path)
-            if content is not None:
-                self._items.move_to_end(path)
-            return content
+    url: SecretStr = Field(description="redis://host:port/db")
 
-    def put(self, path: str, content: bytes) -> None:
-        with self._lock:
-            self._items[path] = content
-            self._items.move_to_end(path)
-            while len(self._items) > self.capacity:
-                self._items.popitem(last=False)
+    def read_path(self, path: str, _sync: bool = True) -> bytes | None:  # type: ignore[override]
+        return redis_client(self.url.get_secret_value()).get(path)  # type: ignore[return-value]
 
-    def clear(self, contains: str | None = None) -> None:
-        with self._lock:
-            for path in [p for p in self._items if contains is None or contains in p]:
-                del self._items[path]
+    def write_path(self, path: str, content: bytes, _sync: bool = True) -> bool:  # type: ignore[override]
+        return bool(redis_client(self.url.get_secret_value()).set(path, content))
 
+    async def aread_path(self, path: str) -> bytes | None:
+        return await asyncio.to_thread(self.read_path, path)
 
-MEMORY = _Memory(capacity=8192)
+    async def awrite_path(self, path: str, content: bytes) -> bool:
+        return await asyncio.to_thread(self.write_path, path, content)
+
+    def client(self) -> Any:
+        """The pooled sync client, for maintenance such as clearing keys."""
+        return redis_client(self.url.get_secret_value())
+
+    async def get_directory(self, from_path: str | None = None, local_path: str | None = None) -> None:
+        raise NotImplementedError("result storage only")
+
+    async def put_directory(
+        self, local_path: str | None = None, to_path: str | None = None, ignore_file: str | None = None
+    ) -> None:
+        raise NotImplementedError("result storage only")
 
 
 class TieredResultStorage(WritableFileSystem):
@@ -90,7 +83,7 @@ class TieredResultStorage(WritableFileSystem):
         inner = self.__dict__.get("_inner_store")
         if inner is None:
             if self.redis_url is not None:
-                inner = RedisDatabase.from_connection_string(self.redis_url.get_secret_value())
+                inner = RedisStorage(url=self.redis_url)
             else:
                 inner = LocalFileSystem(basepath=self.local_path or str(home() / "results"))
             self.__dict__["_inner_store"] = inner
@@ -108,7 +101,7 @@ class TieredResultStorage(WritableFileSystem):
             return content
         return self._remember(path, await self.inner.aread_path(path), "storage")
 
-    def read_path(self, path: str) -> bytes | None:  # type: ignore[override]
+    def read_path(self, path: str, _sync: bool = True) -> bytes | None:  # type: ignore[override]
         if (content := MEMORY.get(path)) is not None:
             MEMORY.mark(path, "memory")
             return content
@@ -118,7 +111,7 @@ class TieredResultStorage(WritableFileSystem):
         MEMORY.put(path, content)
         return await self.inner.awrite_path(path, content)
 
-    def write_path(self, path: str, content: bytes) -> Any:  # type: ignore[override]
+    def write_path(self, path: str, content: bytes, _sync: bool = True) -> Any:  # type: ignore[override]
         MEMORY.put(path, content)
         return self.inner.write_path(path, content, _sync=True)
 
@@ -189,7 +182,7 @@ class HedgeflowCache(Block):
                 base = url.rstrip("/").rsplit("/", 1)[0] if urlparse(url).path.strip("/").isdigit() else url.rstrip("/")
                 return CacheBackend(
                     result_storage=TieredResultStorage(redis_url=SecretStr(f"{base}/{self.result_db}")),
-                    key_storage=RedisDatabase.from_connection_string(f"{base}/{self.key_db}"),
+                    key_storage=RedisStorage(url=SecretStr(f"{base}/{self.key_db}")),
                     lock_manager=ExpiringRedisLockManager(connection_url=f"{base}/{self.lock_db}"),
                     tier="redis",
                 )

@@ -1,7 +1,11 @@
-"""Lock managers for SERIALIZABLE task caching: every lock expires, none blocks the event loop.
+"""Lock managers for SERIALIZABLE task caching: every lock expires; any thread or event loop may use them.
 
 Prefect's engine asks for locks without a hold timeout, so a crashed holder
 would block a key forever; here every lock expires after ``LOCK_HOLD_S``.
+Task runs take locks from many threads at once (the flow's thread pool) and,
+for async tasks, from an event loop per task run: so no lock manager keeps an
+async client (bound to the loop that created it); the async methods run the
+sync ones in a thread.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -17,6 +22,11 @@ from typing import Any
 import pydantic_core
 from prefect.locking.filesystem import FileSystemLockManager
 from prefect_redis.locking import RedisLockManager
+from redis.exceptions import LockError
+from redis.lock import Lock
+
+from blocks.memory import MEMORY
+from blocks.redis_pool import redis_client
 
 __all__ = ["LOCK_HOLD_S", "AtomicFileLockManager", "ExpiringRedisLockManager"]
 
@@ -31,18 +41,14 @@ class _WarmKeysSkipLocks:
     otherwise); a key being computed is never in memory, so it is still locked.
     """
 
-    _warm: set[tuple[str, str]]
-
     def _is_warm(self, key: str, holder: str) -> bool:
-        from blocks.cache import MEMORY
-
         if MEMORY.get(Path(key).name) is None:
             return False
         self.__dict__.setdefault("_warm", set()).add((key, holder))
         return True
 
     def _was_warm(self, key: str, holder: str) -> bool:
-        warm = self.__dict__.get("_warm", set())
+        warm: set[tuple[str, str]] = self.__dict__.get("_warm", set())
         if (key, holder) in warm:
             warm.discard((key, holder))
             return True
@@ -50,43 +56,62 @@ class _WarmKeysSkipLocks:
 
 
 class ExpiringRedisLockManager(_WarmKeysSkipLocks, RedisLockManager):
-    """prefect-redis's lock manager with expiring locks, released correctly from async runs.
+    """prefect-redis's lock manager with expiring locks, on the process's shared blocking pool.
 
-    Prefect's async transaction releases with the sync ``release_lock``; for a
-    lock taken by ``aacquire_lock`` prefect-redis 0.3.0 then creates a
-    coroutine it never awaits, and the lock stays until it expires. Release
-    such a lock through the sync client with the same token instead.
+    Only the sync client is used: prefect-redis's async client is bound to the
+    event loop that first used it ("Lock ... is bound to a different event
+    loop" once task runs bring their own loops), and its default pool raises
+    ``MaxConnectionsError`` past 100 connections. Waiting for a lock polls
+    instead of taking a lock without expiry, as prefect-redis does.
     """
+
+    def _init_clients(self) -> None:
+        url = self.connection_url or f"redis://{self.host}:{self.port}/{self.db}"
+        self.client = redis_client(url)
+        self._guard = threading.Lock()  # _locks is shared by every thread of the process
 
     def acquire_lock(self, key: str, holder: str, acquire_timeout: float | None = None,
                      hold_timeout: float | None = None) -> bool:
-        return super().acquire_lock(key, holder, acquire_timeout, hold_timeout or LOCK_HOLD_S)
+        if self._is_warm(key, holder):
+            return True
+        name = self._lock_name_for_key(key)
+        if self.is_lock_holder(key, holder):
+            return True
+        lock = Lock(self.client, name, timeout=hold_timeout or LOCK_HOLD_S, thread_local=False)
+        if not lock.acquire(token=holder, blocking_timeout=acquire_timeout):
+            return False
+        with self._guard:
+            self._locks[name] = lock
+        return True
 
     async def aacquire_lock(self, key: str, holder: str, acquire_timeout: float | None = None,
                             hold_timeout: float | None = None) -> bool:
-        if self._is_warm(key, holder):
-            return True
-        return await super().aacquire_lock(key, holder, acquire_timeout, hold_timeout or LOCK_HOLD_S)
+        return await asyncio.to_thread(self.acquire_lock, key, holder, acquire_timeout, hold_timeout)
 
     def release_lock(self, key: str, holder: str) -> None:
         if self._was_warm(key, holder):
             return
-        from redis.asyncio.lock import Lock as AsyncLock
-        from redis.exceptions import LockError
-        from redis.lock import Lock
-
         name = self._lock_name_for_key(key)
-        lock = self._locks.get(name)
-        if isinstance(lock, AsyncLock) and self.is_lock_holder(key, holder):
-            sync = Lock(self.client, name, thread_local=False)
-            sync.local.token = lock.local.token
-            try:
-                sync.release()
-            except LockError:
-                pass  # expired meanwhile: nothing left to release
-            self._locks.pop(name, None)
+        with self._guard:
+            lock = self._locks.pop(name, None) if self.is_lock_holder(key, holder) else None
+        if lock is None:
+            super().release_lock(key, holder)  # not ours: fine if already gone, else prefect-redis says so
             return
-        super().release_lock(key, holder)
+        try:
+            lock.release()
+        except LockError:
+            pass  # expired meanwhile: nothing left to release
+
+    def wait_for_lock(self, key: str, timeout: float | None = None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.is_locked(key):
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(POLL_S)
+        return True
+
+    async def await_for_lock(self, key: str, timeout: float | None = None) -> bool:
+        return await asyncio.to_thread(self.wait_for_lock, key, timeout)
 
 
 class AtomicFileLockManager(_WarmKeysSkipLocks, FileSystemLockManager):
@@ -94,9 +119,9 @@ class AtomicFileLockManager(_WarmKeysSkipLocks, FileSystemLockManager):
 
     Prefect's own manager creates the lock file and writes its holder in a
     second step (another process can read it empty), and on a lost race waits
-    with ``time.sleep`` inside the event loop, stalling every run of the
-    process. Here the lock file appears whole (written aside, then hard-linked
-    into place, which fails if it exists), and waiting is ``asyncio.sleep``.
+    with ``time.sleep`` even inside an event loop. Here the lock file appears
+    whole (written aside, then hard-linked into place, which fails if it
+    exists), and async waiting is ``asyncio.sleep``.
     """
 
     def _try(self, key: str, holder: str, hold_timeout: float | None) -> bool:
@@ -122,11 +147,13 @@ class AtomicFileLockManager(_WarmKeysSkipLocks, FileSystemLockManager):
 
     def acquire_lock(self, key: str, holder: str, acquire_timeout: float | None = None,
                      hold_timeout: float | None = None) -> bool:
+        if self._is_warm(key, holder):
+            return True
         deadline = None if acquire_timeout is None else time.monotonic() + acquire_timeout
         while not self._try(key, holder, hold_timeout):
             if deadline is not None and time.monotonic() >= deadline:
                 return False
-            time.sleep(POLL_S)
+            time.sleep(POLL_S)  # a task run's own thread: nothing else waits on it
         return True
 
     async def aacquire_lock(self, key: str, holder: str, acquire_timeout: float | None = None,

@@ -1,31 +1,32 @@
 """The hedge_fund flow: fetch once, analyse many, then risk, then portfolio.
 
-An async flow: every task run of a phase is in flight at once on one event
-loop (measured faster than a thread-pool task runner here), and it avoids the
-sync engine's one-second heartbeat join at the end of a run.
+Fetch, analyst, risk, portfolio and persist tasks are mapped or submitted on
+the flow's task runner: a ThreadPoolTaskRunner wide enough for every analyst
+of seven tickers at once, swappable per run or deployment
+(``hedge_fund.with_options(task_runner=DaskTaskRunner(...))``). The flow body
+is async: it waits for futures off its event loop and updates the progress
+artifact as task runs finish.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 
 from prefect import flow
 from prefect.runtime import flow_run
+from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
-from blocks.breaker import CircuitBreakerBlock
 from blocks.database import HedgeflowDatabase
-from flows.stages import Stages
+from flows.committee import TASKS_IN_FLIGHT, Committee, large, outcome, settle, shared_api_client
 from hedgeflow.analysts.registry import resolve_analysts
 from hedgeflow.request import validate_request
 from hedgeflow.schemas import Portfolio, RunRequest, RunResult
 from tasks.decide import risk_limits
 from tasks.fetch import available_tickers
-from tasks.model_calls import use_breaker
+from tasks.model_calls import model_setup
 from tasks.persist import persist_run_task
 from tasks.report import publish_artifacts, record_result
-from tasks.threads import in_thread
 
 __all__ = ["hedge_fund", "run_name"]
 
@@ -36,7 +37,8 @@ def run_name() -> str:
     return f"{tickers} to {params.get('end') or 'latest'} ({params.get('model', 'rules')})"
 
 
-@flow(name="hedge-fund", flow_run_name=run_name, log_prints=False)
+@flow(name="hedge-fund", flow_run_name=run_name, log_prints=False,
+      task_runner=ThreadPoolTaskRunner(max_workers=TASKS_IN_FLIGHT))
 async def hedge_fund(
     tickers: list[str],
     start: dt.date | None = None,
@@ -71,25 +73,33 @@ async def hedge_fund(
         tickers=tickers, start=start, end=end, analysts=analysts, model=model,
         portfolio=portfolio or Portfolio(), refresh=refresh,
     )
-    start, end = validate_request(request, await available_tickers(data_provider))
-    if breaker_block:
-        use_breaker(await CircuitBreakerBlock.aload(breaker_block))
-    stages = Stages(provider=data_provider, start=start, end=end, refresh=refresh)
-    await stages.prepare()
+    with shared_api_client():  # the task runs' API client, shared across the pool's threads
+        (known,) = await settle([available_tickers.submit(data_provider)])
+        start, end = validate_request(request, await known.aresult())
+        setup = await model_setup(request.model, breaker_block)
+        committee = Committee(provider=data_provider, start=start, end=end, refresh=refresh)
+        await committee.prepare()
 
-    snapshots = await stages.snapshots(request.tickers)
-    limits_run = asyncio.create_task(risk_limits(quote(snapshots), request.portfolio))
-    signals = await stages.committee(snapshots, resolve_analysts(request.analysts), request.model)
-    limits = await limits_run
-    orders, pm_usage = await stages.decide_orders(signals, limits, request.portfolio, request.model)
+        snapshots = await committee.snapshots(request.tickers)
+        limits_run = risk_limits.submit(large(snapshots), request.portfolio)
+        signals = await committee.signals(snapshots, resolve_analysts(request.analysts), request.model, setup)
+        (limits_state,) = await settle([limits_run])
+        limits = await limits_state.aresult()
+        (decided,) = await settle([committee.decide.submit(large(signals), large(limits), request.portfolio,
+                                                           request.model, setup)])
+        decision, why = await outcome(decided)
+        if why:
+            raise RuntimeError(f"the portfolio manager failed: {why}")
+        orders, pm_usage = decision
 
-    result = await record_result.with_options(result_storage=stages.backend.result_storage)(
-        run_id=str(flow_run.id), request=request, start=start, end=end, started_at=started_at,
-        signals=signals, limits=limits, orders=orders, errors=stages.errors, pm_usage=pm_usage,
-        cache=stages.cache(),
-    )
-    await publish_artifacts(quote(result))
-    if persist:
-        database = await HedgeflowDatabase.aload(database_block) if database_block else None
-        await in_thread(persist_run_task, quote(result), database)  # sync driver: keep the loop free
+        result = await record_result.with_options(result_storage=committee.backend.result_storage)(
+            run_id=str(flow_run.id), request=request, start=start, end=end, started_at=started_at,
+            signals=signals, limits=limits, orders=orders, errors=committee.errors, pm_usage=pm_usage,
+            cache=committee.cache(),
+        )
+        await publish_artifacts(quote(result))
+        if persist:
+            database = await HedgeflowDatabase.aload(database_block) if database_block else None
+            (written,) = await settle([persist_run_task.submit(large(result), database)])
+            await written.aresult()  # raises the PersistError once its retries are spent
     return result

@@ -7,18 +7,20 @@ import datetime as dt
 from collections import defaultdict
 
 from prefect import flow, get_run_logger
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from blocks.popular import PopularTickers
-from flows.stages import Stages
+from flows.committee import TASKS_IN_FLIGHT, Committee, settle, shared_api_client
 from hedgeflow.analysts.registry import resolve_analysts
 from hedgeflow.request import validate_request
 from hedgeflow.schemas import CacheStats, RunRequest
 from tasks.fetch import available_tickers
+from tasks.model_calls import model_setup
 
 __all__ = ["precompute"]
 
 
-@flow(name="precompute", log_prints=False)
+@flow(name="precompute", log_prints=False, task_runner=ThreadPoolTaskRunner(max_workers=TASKS_IN_FLIGHT))
 async def precompute(
     tickers: list[str] | None = None, model: str = "rules", data_provider: str = "offline"
 ) -> CacheStats:
@@ -32,19 +34,23 @@ async def precompute(
     """
     tickers = tickers or await PopularTickers.current()
     request = RunRequest(tickers=tickers, model=model)
-    available = await available_tickers(data_provider)
+    (known,) = await settle([available_tickers.submit(data_provider)])
+    available = await known.aresult()
     windows: dict[tuple[dt.date, dt.date], list[str]] = defaultdict(list)
     for ticker in request.tickers:  # each ticker's own default window, as `analyze --tickers T` resolves it
         windows[validate_request(RunRequest(tickers=[ticker], model=model), available)].append(ticker)
+    setup = await model_setup(model)
 
-    async def warm(start: dt.date, end: dt.date, group: list[str]) -> Stages:
-        stages = Stages(provider=data_provider, start=start, end=end)
-        await stages.prepare()
-        await stages.committee(await stages.snapshots(group), resolve_analysts(None), model)
-        return stages
+    async def warm(start: dt.date, end: dt.date, group: list[str]) -> Committee:
+        committee = Committee(provider=data_provider, start=start, end=end)
+        await committee.prepare()
+        await committee.signals(await committee.snapshots(group), resolve_analysts(None), model, setup)
+        return committee
 
-    runs = await asyncio.gather(*(warm(start, end, group) for (start, end), group in windows.items()))
-    for stages in runs:
-        for what, why in stages.errors.items():
+    # each window's tasks are all on the task runner at once; the flow only waits for them
+    with shared_api_client():
+        runs = await asyncio.gather(*(warm(start, end, group) for (start, end), group in windows.items()))
+    for committee in runs:
+        for what, why in committee.errors.items():
             get_run_logger().warning("could not warm %s: %s", what, why)
-    return sum((stages.cache() for stages in runs), CacheStats())
+    return sum((committee.cache() for committee in runs), CacheStats())

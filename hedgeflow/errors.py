@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "DataError",
     "DataUnavailableError",
@@ -11,8 +13,23 @@ __all__ = [
 ]
 
 
+def _restore(cls: type[HedgeflowError], args: tuple[Any, ...], state: dict[str, Any]) -> HedgeflowError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
+
 class HedgeflowError(Exception):
-    """Base of every deliberate Hedgeflow error."""
+    """Base of every deliberate Hedgeflow error.
+
+    Every one pickles whatever its constructor's signature (keyword-only
+    arguments included): errors cross process boundaries with task results
+    when a task runs on a Dask worker.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _restore, (type(self), self.args, self.__dict__)
 
 
 class InvalidRequestError(HedgeflowError, ValueError):

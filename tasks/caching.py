@@ -132,12 +132,9 @@ def clear_cache(ticker: str | None = None, cache: HedgeflowCache | None = None) 
     inner = backend.result_storage.inner
     if backend.tier == "redis":
         for store in (inner, backend.key_storage):
-            client = store.get_client()
-            try:
-                keys = list(client.scan_iter(match=f"{prefix}*-*"))
-                removed += client.delete(*keys) if keys else 0
-            finally:
-                client.close()
+            client = store.client()  # type: ignore[union-attr]
+            keys = list(client.scan_iter(match=f"{prefix}*-*"))
+            removed += client.delete(*keys) if keys else 0
         locks = backend.lock_manager.client  # type: ignore[attr-defined]
         stale = list(locks.scan_iter(match=f"lock:{prefix}*-*"))
         if stale:

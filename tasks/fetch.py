@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import threading
 import time
@@ -10,8 +9,6 @@ from functools import cache
 from typing import Any, Literal
 
 from prefect import task
-from prefect.runtime import task_run
-from prefect.states import State
 
 from hedgeflow.data import DataProvider
 from hedgeflow.errors import TransientDataError
@@ -22,10 +19,9 @@ from hedgeflow.data.snapshot import (
     assemble_snapshot,
     price_history_start,
 )
-from hedgeflow.retry import RETRY, retry_after
 from hedgeflow.schemas import Snapshot
 from tasks.live_data import build_provider
-from tasks.threads import in_thread
+from tasks.retrying import retry_options, wait_retry_after
 
 __all__ = ["DATASETS", "Dataset", "assemble_snapshot_task", "available_tickers", "fetch_dataset", "provider_named", "reset_providers"]
 
@@ -84,26 +80,12 @@ def fetch(provider: DataProvider, dataset: Dataset, ticker: str, start: dt.date,
     return provider.get_market_cap(ticker, end)
 
 
-def _transient(task: Any, run: Any, state: State[Any]) -> bool:
-    """retry_condition_fn: only 429, 5xx, timeouts and dropped connections are worth another try."""
-    return isinstance(state.data, TransientDataError)
-
-
-@task(
-    name="fetch",
-    task_run_name="fetch-{dataset}-{ticker}",
-    retries=RETRY.retries,
-    retry_delay_seconds=list(RETRY.delays_s),
-    retry_jitter_factor=RETRY.jitter_factor,
-    retry_condition_fn=_transient,
-)
-async def fetch_dataset(provider: str, dataset: Dataset, ticker: str, start: dt.date, end: dt.date) -> Any:
+@task(name="fetch", task_run_name="fetch-{dataset}-{ticker}", **retry_options())
+def fetch_dataset(provider: str, dataset: Dataset, ticker: str, start: dt.date, end: dt.date) -> Any:
     try:
-        return await in_thread(fetch_named, provider, dataset, ticker, start, end)
+        return fetch_named(provider, dataset, ticker, start, end)
     except TransientDataError as exc:
-        attempt = max(1, task_run.run_count or 1)
-        if attempt <= RETRY.retries:  # honour Retry-After beyond the scheduled backoff
-            await asyncio.sleep(max(0.0, retry_after(exc) - RETRY.delays_s[min(attempt, len(RETRY.delays_s)) - 1]))
+        wait_retry_after(exc)
         raise
 
 
@@ -113,24 +95,18 @@ def reset_providers() -> None:
     _TICKERS.clear()
 
 
-@task(
-    name="tickers",
-    retries=RETRY.retries,
-    retry_delay_seconds=list(RETRY.delays_s),
-    retry_jitter_factor=RETRY.jitter_factor,
-    retry_condition_fn=_transient,
-)
-async def available_tickers(provider: str) -> dict[str, tuple[dt.date, dt.date]]:
+@task(name="tickers", **retry_options())
+def available_tickers(provider: str) -> dict[str, tuple[dt.date, dt.date]]:
     """What the provider has: checked before any other work, asked at most every few minutes."""
     now = time.monotonic()
     known = _TICKERS.get(provider)
     if known is None or now - known[0] > TICKER_LIST_TTL_S:
-        known = _TICKERS[provider] = (now, await in_thread(lambda: provider_named(provider).tickers()))
+        known = _TICKERS[provider] = (now, provider_named(provider).tickers())
     return known[1]
 
 
 @task(name="snapshot", task_run_name="snapshot-{ticker}")
-async def assemble_snapshot_task(
+def assemble_snapshot_task(
     ticker: str, start: dt.date, end: dt.date, provider: str, datasets: dict[str, Any]
 ) -> Snapshot:
     return assemble_snapshot(ticker=ticker, start=start, end=end, provider=provider, **datasets)

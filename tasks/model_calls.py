@@ -1,36 +1,58 @@
-"""Model calls from tasks: through the breaker, retried by Prefect on transient errors only, else degraded.
+"""The run's guarded model for model tasks: breaker and rules fallback, Prefect retries on transient errors.
 
-A call either returns the model's answer, raises to make Prefect retry it
-(transient error, retries and run budget left, breaker not open), or returns
-the caller's fallback marked degraded. A degraded answer is never written to
-the task cache, so the next run asks the model again.
+The flow builds one ``ModelSetup`` per run (the model spec, its saved block,
+the circuit-breaker block) and passes it to every model task: settings travel
+as a parameter, so a task in another process (a Dask worker) uses the same
+ones, and nothing sticks to the process for later runs. In a task,
+``guarded_client(setup)`` is the model to ask: a ``FallbackClient`` that
+raises a transient error while a retry is left and the breaker is not open
+(Prefect retries the task), and otherwise answers with the rules model,
+marked degraded. A degraded answer is never written to the task cache.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass, field
+from typing import Any
 
 from prefect import get_run_logger
-from prefect.client.schemas.objects import TaskRun
 from prefect.events import emit_event
-from prefect.runtime import flow_run, task_run
-from prefect.states import State
+from prefect.runtime import task_run
 from prefect.transactions import get_transaction
 
 from blocks.breaker import CircuitBreakerBlock
-from hedgeflow.breaker import BreakerOpenError, CircuitBreaker, Transition
-from hedgeflow.errors import HedgeflowError
-from hedgeflow.llm import make_client, parse_model
-from hedgeflow.llm.client import ModelClient
-from hedgeflow.retry import RETRY, RetryBudget, error_kind, is_transient, retry_after
-from tasks.threads import in_thread
+from hedgeflow.breaker import Transition
+from hedgeflow.llm import FallbackClient, ModelError, RulesClient, UnavailableClient, make_client, parse_model
+from hedgeflow.llm.base import ModelClient
+from hedgeflow.retry import RETRY, is_transient
+from tasks.retrying import retry_options
 
-__all__ = ["BUDGET", "ask_model", "breaker", "model_task_options", "retry_condition", "use_breaker"]
+__all__ = ["ModelSetup", "guarded_client", "model_setup", "model_task_options"]
 
-T = TypeVar("T")
-BUDGET = RetryBudget(RETRY.budget_per_run)
+
+@dataclass(frozen=True)
+class ModelSetup:
+    """What every model task of a run needs; it pickles, so it can cross to another process."""
+
+    model: str = "rules"
+    block: Any = None  # the saved model block a ``block:<type-slug>/<name>`` spec names; keys stay in it
+    breaker: CircuitBreakerBlock = field(default_factory=CircuitBreakerBlock.from_env)
+
+    def primary(self) -> ModelClient:
+        """The model itself; one that cannot be called (no key) fails each call with the reason."""
+        try:
+            return self.block.client() if self.block is not None else make_client(parse_model(self.model))  # type: ignore[no-any-return]
+        except ModelError as exc:
+            return UnavailableClient(exc)
+
+
+async def model_setup(model: str = "rules", breaker_block: str | None = None) -> ModelSetup:
+    """Load the run's blocks once: the model block of a ``block:`` spec, the named breaker block."""
+    from prefect.blocks.core import Block
+
+    block = await Block.aload(model.removeprefix("block:")) if model.startswith("block:") else None
+    breaker = await CircuitBreakerBlock.aload(breaker_block) if breaker_block else CircuitBreakerBlock.from_env()
+    return ModelSetup(model=model, block=block, breaker=breaker)  # type: ignore[arg-type]
 
 
 def _announce(transition: Transition) -> None:
@@ -42,101 +64,29 @@ def _announce(transition: Transition) -> None:
     )
 
 
-_BREAKER: list[CircuitBreaker] = []
+def guarded_client(setup: ModelSetup, degraded: list[str] | None = None) -> ModelClient:
+    """The model to ask from a task; each fallback's reason is appended to ``degraded``."""
+    primary = setup.primary()
+    if isinstance(primary, RulesClient):
+        return primary  # it makes no call: nothing to guard
+    breaker = setup.breaker.breaker()
+    breaker.add_listener(_announce)
+    key = (primary.provider, primary.model)
 
+    def retry(error: ModelError) -> bool:
+        attempts_left = (task_run.run_count or 1) <= RETRY.retries
+        return is_transient(error) and attempts_left and breaker.state(key).state != "open"
 
-def use_breaker(block: CircuitBreakerBlock) -> CircuitBreaker:
-    """Make ``block``'s breaker the one every model call of this process goes through."""
-    shared = block.breaker()
-    shared.add_listener(_announce)
-    _BREAKER[:] = [shared]
-    return shared
+    def on_fallback(reason: str) -> None:
+        transaction = get_transaction()
+        if transaction is not None:
+            transaction.write_on_commit = False  # never cache a degraded answer
+        get_run_logger().warning("degraded to rules: %s", reason)
+        if degraded is not None:
+            degraded.append(reason)
 
-
-def breaker() -> CircuitBreaker:
-    """The process's breaker: the one in use, else one from the environment (HEDGEFLOW_REDIS_URL shares it)."""
-    return _BREAKER[0] if _BREAKER else use_breaker(CircuitBreakerBlock.from_env())
-
-
-def _run_id() -> str:
-    return str(flow_run.id or "local")
-
-
-def retry_condition(task: Any, run: TaskRun, state: State[Any]) -> bool:
-    """Prefect's retry_condition_fn: transient errors only, and never while the breaker is open."""
-    exc = state.data if isinstance(state.data, BaseException) else None
-    if exc is None or isinstance(exc, BreakerOpenError) or not is_transient(exc):
-        return False
-    provider, model = getattr(exc, "provider", None), getattr(exc, "model", None)
-    return not (provider and model and breaker().state((provider, model)).state == "open")
+    return FallbackClient(primary, RulesClient(), breaker, retry=retry, on_fallback=on_fallback)
 
 
 def model_task_options() -> dict[str, Any]:
-    return {
-        "retries": RETRY.retries,
-        "retry_delay_seconds": list(RETRY.delays_s),
-        "retry_jitter_factor": RETRY.jitter_factor,
-        "retry_condition_fn": retry_condition,
-    }
-
-
-_CLIENTS: dict[str, ModelClient] = {}
-
-
-async def _client(model: str) -> ModelClient:
-    """A client per model spec; ``block:<type-slug>/<name>`` names a saved model block (keys stay in it)."""
-    client = _CLIENTS.get(model)
-    if client is None:
-        if model.startswith("block:"):
-            from prefect.blocks.core import Block
-
-            block = await Block.aload(model.removeprefix("block:"))
-            client = block.client()  # type: ignore[attr-defined]
-        else:
-            client = make_client(parse_model(model))
-        _CLIENTS[model] = client
-    return client
-
-
-def _degrade(fallback: Callable[[str], T], reason: str) -> T:
-    transaction = get_transaction()
-    if transaction is not None:
-        transaction.write_on_commit = False  # never cache a degraded answer
-    get_run_logger().warning("degraded to rules: %s", reason)
-    return fallback(reason)
-
-
-async def ask_model(model: str, call: Callable[[ModelClient], T], fallback: Callable[[str], T]) -> T:
-    """``call(client)`` through the breaker; raise for a Prefect retry, or return ``fallback(reason)``."""
-    try:
-        client = await _client(model)
-        permit = breaker().acquire((client.provider, client.model))
-    except (BreakerOpenError, HedgeflowError) as exc:
-        return _degrade(fallback, str(exc))
-    try:
-        answer = await in_thread(call, client)
-    except HedgeflowError as exc:
-        kind = error_kind(exc)
-        if kind is not None and breaker().counts(kind):
-            permit.failure(f"{kind}: {exc}")
-        else:
-            permit.release()
-        if _wants_retry(exc, client):
-            attempt = max(1, task_run.run_count or 1)
-            scheduled = RETRY.delays_s[min(attempt, len(RETRY.delays_s)) - 1]
-            await asyncio.sleep(max(0.0, retry_after(exc) - scheduled))  # honour Retry-After beyond the backoff
-            # If Prefect declines the retry after all (the breaker opened meanwhile), the flow
-            # takes this fallback from the failed state instead of losing the answer.
-            exc.fallback = fallback(f"{type(exc).__name__}: {exc} (no retry: the breaker opened)")  # type: ignore[attr-defined]
-            raise
-        return _degrade(fallback, f"{type(exc).__name__}: {exc}")
-    permit.success()
-    return answer
-
-
-def _wants_retry(exc: BaseException, client: ModelClient) -> bool:
-    if not is_transient(exc) or (task_run.run_count or 1) > RETRY.retries:
-        return False
-    if breaker().state((client.provider, client.model)).state == "open":
-        return False
-    return BUDGET.take(_run_id())
+    return retry_options()

@@ -16,16 +16,18 @@ END = dt.date(2025, 10, 8)
 FEW = ["technicals", "fundamentals", "valuation", "warren_buffett", "ben_graham"]
 
 
-@pytest.fixture
-def breaker_block() -> Iterator[CircuitBreakerBlock]:
-    """A fresh in-process breaker with a short recovery timeout, used by every model call."""
-    from tasks.model_calls import BUDGET, use_breaker
+BREAKER = "test-flow-models"
+OPEN_S = 8.0  # longer than a whole degraded run on a busy machine: the second run must find it still open
 
-    block = CircuitBreakerBlock(failure_threshold=3, failure_window_s=30, open_timeout_s=3.0, half_open_probes=1)
-    use_breaker(block)
-    BUDGET._spent.clear()
+
+@pytest.fixture
+def breaker_block(prefect_server: None) -> Iterator[CircuitBreakerBlock]:
+    """A saved breaker block with a short recovery timeout; runs name it with ``breaker_block=BREAKER``."""
+    block = CircuitBreakerBlock(failure_threshold=3, failure_window_s=30, open_timeout_s=OPEN_S, half_open_probes=1)
+    block.save(BREAKER, overwrite=True)
+    block.breaker().reset(("openai-compatible", "fake"))
     yield block
-    use_breaker(CircuitBreakerBlock())
+    block.breaker().reset(("openai-compatible", "fake"))
 
 
 def _model(server: FakeServer) -> str:
@@ -45,7 +47,7 @@ def test_signals_come_from_the_model_and_echo_the_rules(
 
     rules = {(s.analyst, s.ticker): s for s in _rules(["AAPL", "NVDA"], FEW).signals}
     result: RunResult = run_flow(hedge_fund, tickers=["AAPL", "NVDA"], end=END, analysts=FEW,
-                                 model=_model(fake_model), refresh=True, persist=False)
+                                 model=_model(fake_model), refresh=True, persist=False, breaker_block=BREAKER)
     assert len(result.signals) == 10 and not result.errors
     for signal in result.signals:
         assert signal.source == "model" and not signal.degraded
@@ -70,7 +72,7 @@ def test_anthropic_block_drives_the_flow(
         "fake-claude", overwrite=True
     )
     result = run_flow(hedge_fund, tickers=["AAPL"], end=END, analysts=FEW[:2],
-                      model="block:hedgeflow-anthropic-model/fake-claude", persist=False)
+                      model="block:hedgeflow-anthropic-model/fake-claude", persist=False, breaker_block=BREAKER)
     assert [s.source for s in result.signals] == ["model", "model"]
     assert fake_model.counters()["by_path"].get("/v1/messages") == 3
 
@@ -81,7 +83,8 @@ def test_transient_faults_are_retried_and_signals_stay_from_the_model(
     from flows.hedge_fund import hedge_fund
 
     fake_model.mode(next=["rate_limit", "server_error"])
-    result = run_flow(hedge_fund, tickers=["AAPL"], end=END, analysts=FEW, model=_model(fake_model), persist=False)
+    result = run_flow(hedge_fund, tickers=["AAPL"], end=END, analysts=FEW, model=_model(fake_model), persist=False,
+                      breaker_block=BREAKER)
     assert all(s.source == "model" and not s.degraded for s in result.signals)
     assert fake_model.counters()["calls"] == 5 + 1 + 2  # two failed calls, retried once each
 
@@ -90,16 +93,19 @@ def test_outage_opens_the_breaker_and_the_run_completes_degraded(
     cold_cache: None, fake_model: FakeServer, breaker_block: CircuitBreakerBlock
 ) -> None:
     from flows.hedge_fund import hedge_fund
-    from tasks.model_calls import breaker
 
     fake_model.mode(outage=True)
     model = _model(fake_model)
-    result = run_flow(hedge_fund, tickers=["AAPL", "NVDA"], end=END, analysts=FEW, model=model, persist=False)
+    result = run_flow(hedge_fund, tickers=["AAPL", "NVDA"], end=END, analysts=FEW, model=model, persist=False,
+                      breaker_block=BREAKER)
     assert result.status == "degraded" and result.degraded_count == 10
-    assert all(s.degraded and s.degraded_reason for s in result.signals)
-    assert breaker().state(("openai-compatible", "fake")).state == "open"
+    assert all(s.degraded and s.degraded_reason and s.source == "rules" for s in result.signals)
+    assert all(s.model == "openai-compatible:fake" for s in result.signals)
+    breaker = breaker_block.breaker()
+    assert breaker.state(("openai-compatible", "fake")).state == "open"
     calls_when_open = fake_model.counters()["calls"]
-    again = run_flow(hedge_fund, tickers=["AAPL"], end=END, analysts=FEW, model=model, persist=False)
+    again = run_flow(hedge_fund, tickers=["AAPL"], end=END, analysts=FEW, model=model, persist=False,
+                     breaker_block=BREAKER)
     assert again.degraded_count == 5
     assert fake_model.counters()["calls"] == calls_when_open  # no call while open
 
@@ -107,10 +113,11 @@ def test_outage_opens_the_breaker_and_the_run_completes_degraded(
     fake_model.mode(outage=False)
     import time
 
-    time.sleep(3.1)
-    healed = run_flow(hedge_fund, tickers=["AAPL"], end=END, analysts=FEW[:1], model=model, persist=False)
+    time.sleep(OPEN_S + 0.1)
+    healed = run_flow(hedge_fund, tickers=["AAPL"], end=END, analysts=FEW[:1], model=model, persist=False,
+                      breaker_block=BREAKER)
     assert [s.source for s in healed.signals] == ["model"]
-    assert breaker().state(("openai-compatible", "fake")).state == "closed"
+    assert breaker.state(("openai-compatible", "fake")).state == "closed"
 
 
 def test_a_401_fails_fast_without_retry_and_never_shows_the_key(
@@ -121,7 +128,8 @@ def test_a_401_fails_fast_without_retry_and_never_shows_the_key(
 
     monkeypatch.setenv("OPENAI_COMPATIBLE_API_KEY", FAKE_KEY)
     fake_model.mode(status=401)
-    result = run_flow(hedge_fund, tickers=["AAPL"], end=END, analysts=FEW[:1], model=_model(fake_model), persist=False)
+    result = run_flow(hedge_fund, tickers=["AAPL"], end=END, analysts=FEW[:1], model=_model(fake_model), persist=False,
+                      breaker_block=BREAKER)
     (signal,) = result.signals
     assert signal.degraded and "openai-compatible" in (signal.degraded_reason or "")
     assert fake_model.counters()["calls"] == 2  # one analyst call, one portfolio call: no retry
@@ -193,15 +201,14 @@ def test_twenty_percent_transient_faults_keep_the_signals_from_the_model(
 ) -> None:
     from flows.hedge_fund import hedge_fund
     from hedgeflow.llm.client import clear_client_cache
-    from tasks import model_calls
 
     monkeypatch.setenv("HEDGEFLOW_MODEL_TIMEOUT_S", "1")  # the fake hangs 3 s on a timeout fault
     clear_client_cache()
-    model_calls._CLIENTS.clear()
     fake_model.mode(fault_rate=0.2)
-    result = run_flow(hedge_fund, tickers=["AAPL", "NVDA"], end=END, model=_model(fake_model), persist=False)
+    result = run_flow(hedge_fund, tickers=["AAPL", "NVDA"], end=END, model=_model(fake_model), persist=False,
+                      breaker_block=BREAKER)
     fake_model.mode(fault_rate=0.0)
-    model_calls._CLIENTS.clear()
+    clear_client_cache()
     assert len(result.signals) == 38 and not result.errors
     assert sum(s.source == "model" for s in result.signals) >= 37
     assert fake_model.counters()["calls"] > 39  # faults happened and were retried

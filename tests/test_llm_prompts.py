@@ -75,7 +75,8 @@ def test_analyst_prompt_is_compact_and_machine_findable() -> None:
 
 def test_rules_client_returns_the_rules_answers_without_a_call() -> None:
     client = make_client(parse_model("rules"))
-    assert model_signal(client, "persona", ANALYSIS, RULES) is RULES
+    rules = RULES.model_copy(update={"confidence": 41.2})  # one decimal, as every analyst's rules signal has
+    assert model_signal(client, "persona", ANALYSIS, rules) == rules  # the rules signal itself, no call
     orders, usage = model_orders(client, [RULES], {"NVDA": {"short": 5, "hold": 0}}, {"NVDA": 120.0},
                                  [Order(ticker="NVDA", action="short", quantity=9, confidence=60, reasoning="r")])
     assert [(o.action, o.quantity) for o in orders] == [("short", 5)] and usage == ModelUsage()

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hedgeflow.data import concepts as c
+import hedgeflow.data.concepts as c
 from hedgeflow.schemas import LINE_ITEM_FIELDS, LineItem, Period
 
 __all__ = [

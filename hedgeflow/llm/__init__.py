@@ -1,7 +1,8 @@
 """Model clients, prompts, structured answers and cost accounting.
 
 Importing this package loads neither SDK: the Anthropic and OpenAI clients
-are imported when ``make_client`` first needs them.
+are imported when ``make_client`` first needs them. ``FallbackClient`` wraps
+any client with the circuit breaker and the rules model as its fallback.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from hedgeflow.llm.errors import (
     ModelOutputError,
     ModelTimeoutError,
 )
+from hedgeflow.llm.fallback import FallbackClient, UnavailableClient
 from hedgeflow.llm.pricing import PRICES, cost_usd, price_note
 from hedgeflow.llm.prompts import (
     AnalystAnswer,
@@ -32,11 +34,13 @@ from hedgeflow.llm.prompts import (
     analyst_request,
     portfolio_request,
 )
+from hedgeflow.llm.rules import RulesClient
 
 __all__ = [
     "PRICES",
     "AnalystAnswer",
     "Decision",
+    "FallbackClient",
     "ModelAPIError",
     "ModelAuthError",
     "ModelClient",
@@ -48,6 +52,8 @@ __all__ = [
     "ModelRequest",
     "ModelTimeoutError",
     "PortfolioAnswer",
+    "RulesClient",
+    "UnavailableClient",
     "analyst_request",
     "clamp_orders",
     "clear_client_cache",

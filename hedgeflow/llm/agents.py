@@ -1,15 +1,15 @@
 """Model-backed analyst signals and portfolio orders.
 
 The model sees the analyst's compact Analysis and the rules signal, and its
-answer is validated, clamped and labelled with the model and its usage. With
-the rules client nothing is called: the rules answer is returned as is.
+answer is validated, clamped and labelled with the model and its usage. The
+rules model is a client like any other: it answers with the rules answer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from hedgeflow.llm.client import ModelClient
+from hedgeflow.llm.base import ModelClient
 from hedgeflow.llm.prompts import (
     AnalystAnswer,
     PortfolioAnswer,
@@ -28,23 +28,23 @@ def model_label(client: ModelClient) -> str:
 
 
 def model_signal(client: ModelClient, spec_persona: str, analysis: Analysis, rules: AgentSignal) -> AgentSignal:
-    """The model's signal for one analysis; raises a ModelError the task layer retries or degrades on."""
-    if client.provider == "rules":
-        return rules
-    request = analyst_request(spec_persona, analysis.analyst, analysis, rules)
-    reply = client.complete(request, AnalystAnswer)
-    return AgentSignal(
-        analyst=analysis.analyst,
-        ticker=analysis.ticker,
-        as_of=analysis.as_of,
-        signal=reply.output.signal,
-        confidence=round(reply.output.confidence, 1),
-        reasoning=reply.output.reasoning.strip() or "no reasoning given",
-        source="model",
-        model=model_label(client),
-        usage=reply.usage,
-        elapsed_s=reply.usage.latency_s,
-    )
+    """``client``'s signal for one analysis, on top of the rules signal; a degraded reply says so.
+
+    The rules model answers with the rules signal itself. A client's ModelError
+    propagates (a FallbackClient raises only the errors its caller retries).
+    """
+    reply = client.complete(analyst_request(spec_persona, analysis.analyst, analysis, rules), AnalystAnswer)
+    return rules.model_copy(update={
+        "signal": reply.output.signal,
+        "confidence": round(reply.output.confidence, 1),
+        "reasoning": reply.output.reasoning.strip() or "no reasoning given",
+        "source": reply.source,
+        "model": model_label(client),
+        "usage": reply.usage,
+        "elapsed_s": reply.usage.latency_s,
+        "degraded": reply.degraded_reason is not None,
+        "degraded_reason": reply.degraded_reason,
+    })
 
 
 def model_orders(

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import anthropic
 from pydantic import BaseModel
 
-from hedgeflow.llm.client import ModelConfig, ModelReply, ModelRequest
+from hedgeflow.llm.base import ModelConfig, ModelReply, ModelRequest
 from hedgeflow.llm.errors import ModelError, ModelOutputError, sdk_error
 from hedgeflow.llm.pricing import cost_usd
 from hedgeflow.llm.structured import parse_output

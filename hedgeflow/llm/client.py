@@ -1,4 +1,4 @@
-"""One small Protocol for every model, the model spec parser and the client cache.
+"""The model spec parser and the client factory with its cache (the vocabulary is in ``base``).
 
 A model spec is ``rules``, ``anthropic:<model>``, ``openai:<model>`` or
 ``openai-compatible:<model>@<base_url>`` (``@<base_url>`` is optional for the
@@ -11,16 +11,15 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from typing import Generic, Literal, Protocol, TypeVar
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from hedgeflow.errors import InvalidRequestError
+from hedgeflow.llm.base import PROVIDERS, ModelClient, ModelConfig, ModelReply, ModelRequest, Provider
 from hedgeflow.llm.errors import ModelAuthError
-from hedgeflow.schemas import ModelUsage
+from hedgeflow.llm.rules import RulesClient
 
 __all__ = [
     "API_KEY_ENV",
+    "PROVIDERS",
     "ModelClient",
     "ModelConfig",
     "ModelReply",
@@ -31,62 +30,12 @@ __all__ = [
     "parse_model",
 ]
 
-Provider = Literal["rules", "anthropic", "openai", "openai-compatible"]
-PROVIDERS: tuple[str, ...] = ("rules", "anthropic", "openai", "openai-compatible")
 API_KEY_ENV: dict[str, str] = {
     "anthropic": "ANTHROPIC_API_KEY",
     "openai": "OPENAI_API_KEY",
     "openai-compatible": "OPENAI_COMPATIBLE_API_KEY",
 }
 NO_KEY = "not-needed"  # local OpenAI-compatible servers (Ollama, vLLM) ignore the key
-
-T = TypeVar("T", bound=BaseModel)
-
-
-class ModelRequest(BaseModel):
-    """One structured call: a shared, cacheable ``system`` part and a per-call ``user`` part."""
-
-    model_config = ConfigDict(frozen=True)
-
-    system: str
-    user: str
-    name: str = Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$", description="Tool or schema name.")
-    max_output_tokens: int = 1024
-
-
-class ModelReply(BaseModel, Generic[T]):
-    """A validated answer and what it cost."""
-
-    output: T
-    usage: ModelUsage
-
-
-class ModelClient(Protocol):
-    """Anything that answers a ModelRequest with a validated ``output_type``."""
-
-    provider: str
-    model: str
-
-    def complete(self, request: ModelRequest, output_type: type[T]) -> ModelReply[T]: ...
-
-
-class ModelConfig(BaseModel):
-    """Which model to call and where; keys are never part of it."""
-
-    model_config = ConfigDict(frozen=True)
-
-    provider: Provider = "rules"
-    model: str = "rules"
-    base_url: str | None = None
-    connect_timeout_s: float = Field(default=5.0, gt=0)
-    read_timeout_s: float = Field(  # HEDGEFLOW_MODEL_TIMEOUT_S: a hung call costs this before its retry
-        default_factory=lambda: float(os.environ.get("HEDGEFLOW_MODEL_TIMEOUT_S", "60")), gt=0
-    )
-
-    @property
-    def label(self) -> str:
-        """``<provider>:<model>``, as signals record it."""
-        return "rules" if self.provider == "rules" else f"{self.provider}:{self.model}"
 
 
 def parse_model(spec: str) -> ModelConfig:
@@ -134,8 +83,6 @@ def _resolve_key(config: ModelConfig, api_key: str | None) -> str:
 def make_client(config: ModelConfig, api_key: str | None = None) -> ModelClient:
     """The (cached) client for ``config``; ``api_key`` overrides the provider's env variable."""
     if config.provider == "rules":
-        from hedgeflow.llm.rules import RulesClient
-
         return RulesClient()
     key = _resolve_key(config, api_key)
     # the key's digest keeps clients for different keys apart without holding the key in the cache key

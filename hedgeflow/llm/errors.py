@@ -31,9 +31,10 @@ TRANSIENT_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
 
 
 class ModelError(HedgeflowError):
-    """Base of every model-call failure."""
+    """Base of every model-call failure; ``kind`` is the breaker's name for it (None: says nothing of health)."""
 
     transient: bool = False
+    kind: str | None = None
 
     def __init__(self, message: str, *, provider: str, model: str) -> None:
         super().__init__(message)
@@ -59,6 +60,14 @@ class ModelAPIError(ModelError):
         self.retry_after_s = retry_after_s
         self.transient = status_code in TRANSIENT_STATUSES if transient is None else transient
 
+    @property  # type: ignore[override]
+    def kind(self) -> str | None:  # noqa: D102 - rate_limit, overloaded, server_error, or None
+        if self.status_code == 429:
+            return "rate_limit"
+        if self.status_code in (503, 529):
+            return "overloaded"
+        return "server_error" if self.status_code >= 500 else None
+
 
 class ModelAuthError(ModelAPIError):
     """The provider refused the credentials (401/403) or none were configured."""
@@ -71,12 +80,14 @@ class ModelTimeoutError(ModelError):
     """No answer within the read timeout."""
 
     transient = True
+    kind = "timeout"
 
 
 class ModelConnectionError(ModelError):
     """The connection failed or was cut before a full answer arrived."""
 
     transient = True
+    kind = "connection"
 
 
 class ModelOutputError(ModelError):

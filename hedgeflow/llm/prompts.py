@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from hedgeflow.llm.client import ModelRequest
+from hedgeflow.llm.base import ModelRequest
 from hedgeflow.schemas import Action, AgentSignal, Analysis, Order, Signal
 
 __all__ = [
@@ -134,7 +134,9 @@ def analyst_request(spec_persona: str, analyst_key: str, analysis: Analysis, rul
         lines.append("figures: " + " ".join(f"{k}={_num(v)}" for k, v in analysis.figures.items()))
     lines.append(f"rules_signal: {rules.signal} {rules.confidence:.1f}")
     lines.append("Give your signal, confidence and reasoning.")
-    return ModelRequest(system=analyst_system(spec_persona, analyst_key), user="\n".join(lines), name="analyst_signal")
+    rules_answer = {"signal": rules.signal, "confidence": rules.confidence, "reasoning": rules.reasoning}
+    return ModelRequest(system=analyst_system(spec_persona, analyst_key), user="\n".join(lines),
+                        name="analyst_signal", rules_answer=rules_answer)
 
 
 def portfolio_request(
@@ -160,7 +162,10 @@ def portfolio_request(
         if (order := rules_by_ticker.get(ticker)) is not None:
             lines.append(f"rules_decision {ticker} {order.action} {order.quantity} {order.confidence:.1f}")
     lines.append("Decide every ticker.")
-    return ModelRequest(system=PORTFOLIO_SYSTEM, user="\n".join(lines), name="portfolio_decisions")
+    rules_answer = {"decisions": [o.model_dump(include={"ticker", "action", "quantity", "confidence", "reasoning"})
+                                  for o in rules_orders or []]}
+    return ModelRequest(system=PORTFOLIO_SYSTEM, user="\n".join(lines), name="portfolio_decisions",
+                        rules_answer=rules_answer)
 
 
 def find_rules_signal(text: str) -> tuple[Signal, float] | None:

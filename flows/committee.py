@@ -1,0 +1,175 @@
+"""The phases both flows share, fanned out on the flow's task runner: snapshots, then the committee.
+
+Orchestration only: which tasks are mapped or submitted, with which cache
+options, and what the flow waits for. Every task runs on the task runner the
+flow declares (or a deployment swaps in), so the same code runs on threads or
+on Dask worker processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any
+
+from prefect import get_run_logger
+from prefect.context import FlowRunContext, SyncClientContext
+from prefect.futures import PrefectFuture, as_completed
+from prefect.states import State
+from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.utilities.annotations import quote, unmapped
+
+from blocks.cache import CacheBackend
+from hedgeflow.schemas import AgentSignal, CacheStats, Snapshot
+from tasks.analyst import analyst_signal
+from tasks.caching import cache_backend, cache_options, cache_stats
+from tasks.decide import decide_orders
+from tasks.fetch import DATASETS, assemble_snapshot_task, fetch_dataset
+from tasks.model_calls import ModelSetup
+from tasks.progress import Progress
+
+__all__ = ["TASKS_IN_FLIGHT", "Committee", "large", "outcome", "settle", "shared_api_client"]
+
+# The default runner's threads: every analyst of the seven bundled companies (7 x 19) at once,
+# with room for the risk, portfolio and persist tasks. Redis pools are sized above it (blocks.redis_pool).
+TASKS_IN_FLIGHT = 7 * 19 + 27
+
+
+def large(value: Any) -> Any:
+    """``quote(value)`` on the thread pool, so Prefect does not walk a snapshot's every price for futures.
+
+    Other runners get the value as is: Dask rebuilds tuple subclasses as
+    ``type(t)(items)``, which turns a quote (a 1-tuple) into a tuple holding a tuple.
+    """
+    context = FlowRunContext.get()
+    return quote(value) if context is not None and isinstance(context.task_runner, ThreadPoolTaskRunner) else value
+
+
+def shared_api_client() -> AbstractContextManager[SyncClientContext]:
+    """One Prefect API client for every task run the flow submits to a thread pool.
+
+    Each task run copies the flow's context; without a client in it, every run
+    in a pool thread builds its own (an SSL context each: most of a task run's
+    cost here, measured). Processes (Dask) build one per task run regardless.
+    """
+    return SyncClientContext.get_or_create()
+
+
+async def settle(futures: Sequence[PrefectFuture[Any]],
+                 on_each: Callable[[int], Awaitable[None]] | None = None) -> list[State[Any]]:
+    """Every future's final state, waited for off the event loop; ``on_each(index)`` after each one finishes."""
+    if not futures:
+        return []
+    loop = asyncio.get_running_loop()
+    finished: asyncio.Queue[BaseException | int] = asyncio.Queue()
+    index = {id(future): i for i, future in enumerate(futures)}
+
+    def watch() -> None:
+        try:
+            for future in as_completed(list(futures)):
+                future.wait()  # done already: this records its final state
+                loop.call_soon_threadsafe(finished.put_nowait, index[id(future)])
+        except BaseException as exc:  # noqa: BLE001 - handed to the flow, which raises it
+            loop.call_soon_threadsafe(finished.put_nowait, exc)
+
+    watcher = loop.run_in_executor(None, watch)
+    for _ in futures:
+        done = await finished.get()
+        if isinstance(done, BaseException):
+            raise done
+        if on_each is not None:
+            await on_each(done)
+    await watcher
+    return [future.state for future in futures]
+
+
+async def outcome(state: State[Any]) -> tuple[Any, str | None]:
+    """(result, None) for a completed task run; (None, why) otherwise."""
+    if state.is_completed():
+        return await state.aresult(), None
+    error = await state.aresult(raise_on_failure=False)
+    return None, f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else str(state.message)
+
+
+@dataclass
+class Committee:
+    """One window's cached tasks; every cacheable task state is kept for the hit rate, errors by ticker."""
+
+    provider: str
+    start: dt.date
+    end: dt.date
+    refresh: bool = False
+    cacheable: list[State[Any]] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+    backend: CacheBackend = field(init=False)
+
+    async def prepare(self) -> None:
+        self.backend = backend = await cache_backend()
+        if backend.notice:
+            get_run_logger().warning(backend.notice)
+        self._fetchers = {
+            ds: fetch_dataset.with_options(**cache_options("fetch", backend, self.refresh, ds, self.end))
+            for ds in DATASETS
+        }
+        self._analyst = analyst_signal.with_options(**cache_options("analyst", backend, self.refresh))
+        self.decide = decide_orders.with_options(**cache_options("portfolio", backend, self.refresh))
+
+    async def snapshots(self, tickers: list[str]) -> list[Snapshot]:
+        """Every dataset of every ticker at once, then a Snapshot per ticker; a failing ticker fails alone."""
+        fetches = {
+            ds: self._fetchers[ds].map(unmapped(self.provider), unmapped(ds), tickers, unmapped(self.start),
+                                       unmapped(self.end))
+            for ds in DATASETS
+        }
+        states = dict(zip(DATASETS, [await settle(fetches[ds]) for ds in DATASETS]))
+        complete: list[str] = []
+        datasets: list[dict[str, Any]] = []
+        for index, ticker in enumerate(tickers):
+            fetched: dict[str, Any] = {}
+            for ds in DATASETS:
+                self.cacheable.append(states[ds][index])
+                value, why = await outcome(states[ds][index])
+                if why and ticker not in self.errors:
+                    self.errors[ticker] = f"fetching {ds} failed: {why}"
+                fetched[ds] = value
+            if ticker not in self.errors:
+                complete.append(ticker)
+                datasets.append(fetched)
+        if not complete:
+            return []
+        assembled = assemble_snapshot_task.map(complete, unmapped(self.start), unmapped(self.end),
+                                               unmapped(self.provider), large(datasets))
+        snapshots: list[Snapshot] = []
+        for ticker, state in zip(complete, await settle(assembled)):
+            snapshot, why = await outcome(state)
+            if why:
+                self.errors[ticker] = why
+            else:
+                snapshots.append(snapshot)
+        return snapshots
+
+    async def signals(self, snapshots: list[Snapshot], keys: list[str], model: str,
+                      setup: ModelSetup) -> list[AgentSignal]:
+        """Every (analyst x ticker) mapped at once; the progress artifact counts them as they finish."""
+        pairs = [(snap, key) for snap in snapshots for key in keys]
+        progress = Progress(len(pairs))
+        await progress.start()
+        futures = self._analyst.map(
+            [key for _, key in pairs], large([snap for snap, _ in pairs]), unmapped(model), unmapped(setup)
+        )
+        states = await settle(futures, lambda i: progress.step(pairs[i][0].ticker))
+        self.cacheable.extend(states)
+        signals: list[AgentSignal] = []
+        for (snap, key), state in zip(pairs, states):
+            signal, why = await outcome(state)
+            if why:
+                self.errors[f"{snap.ticker}/{key}"] = why
+            else:
+                signals.append(signal)
+        return signals
+
+    def cache(self) -> CacheStats:
+        return cache_stats(self.cacheable)
