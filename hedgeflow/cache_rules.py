@@ -8,7 +8,9 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import hashlib
+import threading
 from collections.abc import Callable, Iterable
+from functools import cache
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -66,11 +68,22 @@ def _source_file(name: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def _imports(name: str) -> set[str]:
-    """The hedgeflow modules ``name`` imports at module level (``from hedgeflow import finmath`` too)."""
+_PARSE_LOCK = threading.Lock()
+
+
+@cache
+def _imports(name: str) -> frozenset[str]:
+    """The hedgeflow modules ``name`` imports at module level (``from hedgeflow import finmath`` too).
+
+    Parsed once per process under a lock: CPython 3.11's ``ast.parse`` is not safe in
+    concurrent threads ("AST constructor recursion depth mismatch"), and analyst cache keys
+    are computed on the task runner's threads.
+    """
     path = _source_file(name)
     found: set[str] = set()
-    for node in ast.parse(path.read_text(encoding="utf-8")).body if path else ():
+    with _PARSE_LOCK:
+        tree = ast.parse(path.read_text(encoding="utf-8")) if path else None
+    for node in tree.body if tree else ():
         if isinstance(node, ast.Import):
             candidates = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -78,7 +91,7 @@ def _imports(name: str) -> set[str]:
         else:
             continue
         found.update(c for c in candidates if _source_file(c) is not None)
-    return found
+    return frozenset(found)
 
 
 def module_closure(roots: Iterable[str]) -> tuple[str, ...]:
