@@ -83,7 +83,7 @@ class TieredResultStorage(WritableFileSystem):
     _block_type_name: ClassVar[str] = "Hedgeflow Tiered Result Storage"
     _description: ClassVar[str] = (
         "Where Hedgeflow runs keep cached task results (fetched data, analyst signals). Each run saves it "
-        "itself as hedgeflow-task-results-<tier>-<hash>, because Prefect needs a task's result storage saved; "
+        "itself as hedgeflow-task-results-TIER-HASH, because Prefect needs a task's result storage saved; "
         "configure caching with the Hedgeflow Cache block instead."
     )
 

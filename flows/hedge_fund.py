@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import Annotated
 
 from prefect import flow
 from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
-from pydantic import Field
 
 from blocks.breaker import CircuitBreakerBlock
 from blocks.database import HedgeflowDatabase
@@ -23,7 +21,7 @@ from flows.stages import Stages
 from hedgeflow.analysts.registry import resolve_analysts
 from hedgeflow.parameters import CheckedDataProvider
 from hedgeflow.request import resolve_window, validate_request
-from hedgeflow.schemas import AnalystKey, BundledTicker, ModelSpec, Portfolio, RunRequest, RunResult, Ticker
+from hedgeflow.schemas import AnalystKey, ModelSpec, Portfolio, RunRequest, RunResult, Tickers
 from tasks.decide import risk_limits
 from tasks.fetch import available_tickers, provider_named
 from tasks.model_calls import use_breaker
@@ -52,7 +50,7 @@ def run_name() -> str:
 
 @flow(name="hedge-fund", flow_run_name=run_name, log_prints=False)
 async def hedge_fund(
-    tickers: Annotated[list[BundledTicker | Ticker], Field(min_length=1)],
+    tickers: Tickers,
     start: dt.date | None = None,
     end: dt.date | None = None,
     analysts: list[AnalystKey] | None = None,
@@ -67,8 +65,8 @@ async def hedge_fund(
     """Analyse ``tickers`` with the committee and decide orders.
 
     Args:
-        tickers: Tickers to analyse: pick bundled ones (AAPL, BRK-B, GOOGL, META, NVDA, SPY, TSLA, V) or,
-            with financialdatasets, type any symbol.
+        tickers: Tickers to analyse: "bundled" to pick from the offline data's, "any symbol" to type
+            others for financialdatasets.
         start: First date of the window; default three months before end.
         end: As-of date; default the latest date the data has (2025-10-08 for the bundled data).
         analysts: Analysts to ask; empty for the whole committee of 19.

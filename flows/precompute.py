@@ -15,7 +15,7 @@ from flows.stages import Stages
 from hedgeflow.analysts.registry import resolve_analysts
 from hedgeflow.request import validate_request
 from hedgeflow.parameters import CheckedDataProvider
-from hedgeflow.schemas import BundledTicker, CacheStats, ModelSpec, RunRequest, Ticker
+from hedgeflow.schemas import CacheStats, ModelSpec, RunRequest, Tickers
 from tasks.fetch import available_tickers
 
 __all__ = ["precompute", "run_name"]
@@ -32,14 +32,15 @@ def run_name() -> str:
 
 @flow(name="precompute", flow_run_name=run_name, log_prints=False)
 async def precompute(
-    tickers: list[BundledTicker | Ticker] | None = None,
+    tickers: Tickers | None = None,
     model: ModelSpec = "rules",
     data_provider: CheckedDataProvider = "offline",
 ) -> CacheStats:
     """Warm the caches so the next analyze of these tickers answers at once.
 
     Args:
-        tickers: Tickers to warm; empty for the list in the "default" Hedgeflow Popular Tickers block.
+        tickers: Tickers to warm ("bundled" to pick, "any symbol" to type); None for the list in the
+            "default" Hedgeflow Popular Tickers block.
         model: The model whose signals to warm: rules, anthropic:MODEL, openai:MODEL,
             openai-compatible:MODEL@BASE_URL or block:BLOCK_TYPE_SLUG/BLOCK_NAME.
         data_provider: offline (bundled data) or financialdatasets (FINANCIAL_DATASETS_API_KEY).

@@ -22,6 +22,7 @@ __all__ = [
     "DataProviderName",
     "ModelSpec",
     "Ticker",
+    "Tickers",
     "AgentSignal",
     "Analysis",
     "CacheStats",
@@ -61,16 +62,18 @@ BundledTicker = Literal["AAPL", "BRK-B", "GOOGL", "META", "NVDA", "SPY", "TSLA",
 TICKER_PATTERN = r"^[A-Za-z][A-Za-z0-9.\-]{0,9}$"
 Ticker = Annotated[
     str,
-    Field(pattern=TICKER_PATTERN, title="Ticker",
-          description="A bundled ticker (AAPL, BRK-B, GOOGL, META, NVDA, SPY, TSLA, V) or, with financialdatasets, any symbol."),
+    Field(pattern=TICKER_PATTERN, title="Ticker", description="A symbol such as AAPL or BRK-B."),
 ]
+Tickers = Annotated[list[BundledTicker], Field(min_length=1, title="bundled")] | Annotated[
+    list[Ticker], Field(min_length=1, title="any symbol")
+]  # the form offers the bundled ones as choices, and a list of typed symbols for a live provider
 MODEL_HELP = (
     "rules (no model call), anthropic:MODEL, openai:MODEL, openai-compatible:MODEL@BASE_URL "
     "or block:BLOCK_TYPE_SLUG/BLOCK_NAME; e.g. anthropic:claude-sonnet-4-5, "
     "openai-compatible:llama3.1@http://localhost:11434/v1, block:hedgeflow-anthropic-model/claude."
 )
 MODEL_PATTERN = (
-    r"^(rules|(anthropic|openai):[^\s@]+(@https?://\S+)?|openai-compatible:[^\s@]+@https?://\S+"
+    r"^(rules|(anthropic|openai):[^\s@<>]+(@https?://[^\s<>]+)?|openai-compatible:[^\s@<>]+@https?://[^\s<>]+"
     r"|block:[a-z0-9-]+/[A-Za-z0-9_.-]+)$"
 )
 ModelSpec = Annotated[str, Field(pattern=MODEL_PATTERN)]

@@ -10,8 +10,6 @@ scheduler logs "Can't evaluate bulk DML statement" and never creates a run.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
