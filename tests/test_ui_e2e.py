@@ -16,10 +16,10 @@ import pytest
 import yaml
 
 from tests import services
-from tests.e2e import Stack, api, prefect_stack, wait_for
+from tests.e2e import Stack, api, prefect_stack, throwaway_postgres, wait_for
 from tests.test_schedule_e2e import SCHEDULER, fast_schedule_file
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(420)]
 
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -75,7 +75,10 @@ def test_custom_run_from_the_form_and_the_scheduled_warm_up(
 
     shots = tmp_path / "screenshots"
     shots.mkdir()
-    with prefect_stack(tmp_path, monkeypatch, **SCHEDULER) as stack:
+    with throwaway_postgres() as database, prefect_stack(
+        tmp_path, monkeypatch, PREFECT_SERVER_DATABASE_CONNECTION_URL=f"postgresql+asyncpg://postgres@127.0.0.1:5432/{database}",
+        **SCHEDULER,
+    ) as stack:
         stack.deploy(both_deployments(tmp_path))
         stack.start_worker()
         from prefect.client.orchestration import get_client
@@ -87,6 +90,9 @@ def test_custom_run_from_the_form_and_the_scheduled_warm_up(
             browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(30_000)
+            failed: list[str] = []  # API answers >= 400, shown when the test fails
+            page.on("response", lambda r: failed.append(f"{r.status} {r.request.method} {r.url}") if r.status >= 400 else None)
+            page.on("pageerror", lambda e: failed.append(f"page error: {e}"))
             try:
                 # The deployment, its Run menu, the custom-run form.
                 page.goto(f"{stack.ui_url}/deployments/deployment/{analyze.id}")
@@ -110,17 +116,20 @@ def test_custom_run_from_the_form_and_the_scheduled_warm_up(
                 run = final_run(stack, "hedge-fund/analyze", lambda r: r.name == RUN_NAME, timeout_s=150)
                 assert run.state.is_completed(), f"{run.state.name}: {run.state.message}"
 
-                page.goto(f"{stack.ui_url}/runs/flow-run/{run.id}?tab=Artifacts")
+                page.goto(f"{stack.ui_url}/runs/flow-run/{run.id}")
                 expect(page.get_by_text(RUN_NAME).first).to_be_visible()
                 expect(page.get_by_text("Completed").first).to_be_visible()
+                page.get_by_text("Artifacts", exact=True).click()
                 expect(page.get_by_text("signals").first).to_be_visible()
                 expect(page.get_by_text("orders").first).to_be_visible()
+                expect(page.get_by_text("38 of 38 analysts finished")).to_be_visible()  # progress ends at the end
                 page.screenshot(path=str(shots / "run-artifacts.png"), full_page=True)
 
                 signals = _artifact_id(stack, run.id, "signals")
                 page.goto(f"{stack.ui_url}/artifacts/artifact/{signals}")
                 expect(page.get_by_text("Every analyst's signal for AAPL, NVDA").first).to_be_visible()
-                expect(page.get_by_role("cell", name="warren_buffett").first).to_be_visible()  # the table renders
+                expect(page.get_by_text("38 Items")).to_be_visible()  # the table renders: 19 analysts x 2 tickers
+                expect(page.get_by_text("charlie_munger", exact=True).first).to_be_visible()
                 page.screenshot(path=str(shots / "signals.png"), full_page=True)
 
                 warm = final_run(stack, "precompute/popular-tickers", lambda r: r.auto_scheduled, timeout_s=150)
@@ -131,6 +140,7 @@ def test_custom_run_from_the_form_and_the_scheduled_warm_up(
                 page.screenshot(path=str(shots / "scheduled-run.png"), full_page=True)
             except BaseException:  # pytest.fail too
                 page.screenshot(path=str(shots / "failure.png"), full_page=True)
+                print("browser saw:", *failed, sep="\n  ")
                 raise
             finally:
                 browser.close()
