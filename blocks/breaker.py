@@ -61,7 +61,8 @@ class CircuitBreakerBlock(Block):
     )
     counted_errors: list[ErrorKind] = Field(
         default=sorted(DEFAULT_COUNTED_ERRORS),  # a plain default, not a factory: the UI form shows it
-        description="Error kinds that count as failures; empty for the default (all five).",
+        min_length=1,  # the form refuses an empty list (the Blocks page would show it as None)
+        description="Error kinds that count as failures; at least one (default: all five).",
     )
     redis_url: SecretStr | None = Field(
         default=None,
