@@ -40,8 +40,10 @@ def test_known_sets_are_choices(analyze: dict[str, Any]) -> None:
     assert props["data_provider"]["enum"] == ["offline", "financialdatasets"]
     analysts = next(option for option in props["analysts"]["anyOf"] if option.get("type") == "array")
     assert analysts["items"]["enum"] == list(CATALOGUE)
-    ticker_choices = next(option for option in props["tickers"]["items"]["anyOf"] if "enum" in option)
-    assert ticker_choices["enum"] == sorted(OfflineProvider().tickers()) == list(get_args(BundledTicker))
+    bundled, typed = props["tickers"]["anyOf"]  # the form's two tabs: "bundled" (choices) and "any symbol"
+    assert (bundled["title"], typed["title"]) == ("bundled", "any symbol")
+    assert bundled["items"]["enum"] == sorted(OfflineProvider().tickers()) == list(get_args(BundledTicker))
+    assert typed["items"]["pattern"] and bundled["minItems"] == typed["minItems"] == 1
 
 
 def test_no_description_holds_html_like_placeholders(analyze: dict[str, Any]) -> None:
@@ -70,7 +72,7 @@ def test_no_description_holds_html_like_placeholders(analyze: dict[str, Any]) ->
         ({"tickers": ["AAPL"], "model": "block:hedgeflow-anthropic-model/claude"}, None),
         ({"tickers": ["MSFT"], "data_provider": "financialdatasets"}, None),
         ({"tickers": []}, "$.tickers"),
-        ({"tickers": ["AAPL,NVDA"]}, "$.tickers[0]"),
+        ({"tickers": ["AAPL,NVDA"]}, "$.tickers"),
         ({"tickers": ["AAPL"], "model": "claude"}, "$.model"),
         ({"tickers": ["AAPL"], "model": "anthropic:<model>"}, "$.model"),
         ({"tickers": ["AAPL"], "model": "openai-compatible:llama3.1"}, "$.model"),

@@ -110,7 +110,7 @@ def test_custom_run_from_the_form_and_the_scheduled_warm_up(
                 name.fill(RUN_NAME)
                 page.get_by_role("button", name="Submit").click()
                 page.wait_for_url(re.compile(r".*/deployments/deployment/[^/]+(\?.*)?$"))  # back on the deployment
-                expect(page.get_by_role("link", name=RUN_NAME)).to_be_visible()  # the run, named as typed
+                expect(page.get_by_role("link", name=RUN_NAME).first).to_be_visible()  # the run, named as typed
                 page.screenshot(path=str(shots / "submitted.png"), full_page=True)
 
                 run = final_run(stack, "hedge-fund/analyze", lambda r: r.name == RUN_NAME, timeout_s=150)
