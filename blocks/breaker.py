@@ -9,10 +9,10 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from prefect.blocks.core import Block
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from blocks.cache import redis_problem
 from hedgeflow.breaker import DEFAULT_COUNTED_ERRORS, BreakerSettings, CircuitBreaker, MemoryStore, RedisStore
@@ -20,6 +20,8 @@ from hedgeflow.breaker import DEFAULT_COUNTED_ERRORS, BreakerSettings, CircuitBr
 __all__ = ["CircuitBreakerBlock"]
 
 log = logging.getLogger(__name__)
+
+ErrorKind = Literal["connection", "overloaded", "rate_limit", "server_error", "timeout"]  # hedgeflow.retry.error_kind's names
 
 _BREAKERS: dict[tuple[BreakerSettings, str | None], CircuitBreaker] = {}
 _BREAKERS_LOCK = threading.Lock()
@@ -57,14 +59,21 @@ class CircuitBreakerBlock(Block):
     probe_timeout_s: float = Field(
         default=60.0, gt=0, description="Seconds after which a probe that never reported frees its slot."
     )
-    counted_errors: list[str] = Field(
-        default_factory=lambda: sorted(DEFAULT_COUNTED_ERRORS),
-        description="Error kinds that count as failures: rate_limit, server_error, overloaded, timeout, connection.",
+    counted_errors: list[ErrorKind] = Field(
+        default=sorted(DEFAULT_COUNTED_ERRORS),  # a plain default, not a factory: the UI form shows it
+        min_length=1,  # the form refuses an empty list (the Blocks page would show it as None)
+        description="Error kinds that count as failures; at least one (default: all five).",
     )
     redis_url: SecretStr | None = Field(
         default=None,
         description="redis://host:port/db to share state across processes; empty for in-process (HEDGEFLOW_REDIS_URL).",
     )
+
+    @field_validator("counted_errors", mode="before")
+    @classmethod
+    def _default_when_empty(cls, value: object) -> object:
+        """A form saved with the field cleared (null or []) means the default kinds, never none."""
+        return sorted(DEFAULT_COUNTED_ERRORS) if value is None or value == [] else value
 
     @classmethod
     def from_env(cls) -> CircuitBreakerBlock:

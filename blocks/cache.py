@@ -74,6 +74,11 @@ class TieredResultStorage(WritableFileSystem):
     """
 
     _block_type_name: ClassVar[str] = "Hedgeflow Tiered Result Storage"
+    _description: ClassVar[str] = (
+        "Where Hedgeflow runs keep cached task results (fetched data, analyst signals). Each run saves it "
+        "itself as hedgeflow-task-results-TIER-HASH, because Prefect needs a task's result storage saved; "
+        "configure caching with the Hedgeflow Cache block instead."
+    )
 
     redis_url: SecretStr | None = Field(default=None, description="redis://host:port/db of the L2 tier, or empty.")
     local_path: str | None = Field(default=None, description="Directory of the L2 tier when there is no Redis.")

@@ -19,11 +19,13 @@ from prefect.utilities.annotations import quote
 
 from blocks.database import HedgeflowDatabase
 from flows.committee import TASKS_IN_FLIGHT, Committee, large, outcome, settle, shared_api_client
+from flows.naming import typed_name
 from hedgeflow.analysts.registry import resolve_analysts
-from hedgeflow.request import validate_request
-from hedgeflow.schemas import Portfolio, RunRequest, RunResult
+from hedgeflow.parameters import CheckedDataProvider
+from hedgeflow.request import resolve_window, validate_request
+from hedgeflow.schemas import AnalystKey, ModelSpec, Portfolio, RunRequest, RunResult, Tickers
 from tasks.decide import risk_limits
-from tasks.fetch import available_tickers
+from tasks.fetch import available_tickers, provider_named
 from tasks.model_calls import model_setup
 from tasks.persist import persist_run_task
 from tasks.report import publish_artifacts, record_result
@@ -32,22 +34,32 @@ __all__ = ["hedge_fund", "run_name"]
 
 
 def run_name() -> str:
+    """The name a person typed, else "AAPL,NVDA as of 2025-10-08 (rules)": "latest" resolved to the data's date."""
+    if (typed := typed_name()) is not None:
+        return typed
     params = flow_run.parameters or {}
-    tickers = ",".join(params.get("tickers") or [])
-    return f"{tickers} to {params.get('end') or 'latest'} ({params.get('model', 'rules')})"
+    tickers = [str(t).upper() for t in params.get("tickers") or []]
+    end = params.get("end")
+    if end is None:
+        try:
+            available = provider_named(str(params.get("data_provider") or "offline")).tickers()
+            end = resolve_window(RunRequest(tickers=tickers), available)[1]
+        except Exception:  # noqa: BLE001 - a name must not fail the run; the flow reports the real problem
+            end = "latest"
+    return f"{','.join(tickers)} as of {end} ({params.get('model') or 'rules'})"
 
 
 @flow(name="hedge-fund", flow_run_name=run_name, log_prints=False,
       task_runner=ThreadPoolTaskRunner(max_workers=TASKS_IN_FLIGHT))
 async def hedge_fund(
-    tickers: list[str],
+    tickers: Tickers,
     start: dt.date | None = None,
     end: dt.date | None = None,
-    analysts: list[str] | None = None,
-    model: str = "rules",
+    analysts: list[AnalystKey] | None = None,
+    model: ModelSpec = "rules",
     portfolio: Portfolio | None = None,
     refresh: bool = False,
-    data_provider: str = "offline",
+    data_provider: CheckedDataProvider = "offline",
     persist: bool = True,
     breaker_block: str | None = None,
     database_block: str | None = None,
@@ -55,15 +67,18 @@ async def hedge_fund(
     """Analyse ``tickers`` with the committee and decide orders.
 
     Args:
-        tickers: Tickers to analyse, e.g. ["AAPL", "NVDA"].
+        tickers: Tickers to analyse: "bundled" to pick from the offline data's, "any symbol" to type
+            others for financialdatasets.
         start: First date of the window; default three months before end.
-        end: As-of date; default the latest date the data has.
-        analysts: Analyst keys; empty for the whole committee of 19.
-        model: rules, anthropic:<model>, openai:<model> or openai-compatible:<model>@<base_url>.
-        portfolio: Cash, margin requirement and positions; default 100,000 cash.
+        end: As-of date; default the latest date the data has (2025-10-08 for the bundled data).
+        analysts: Analysts to ask; empty for the whole committee of 19.
+        model: rules (no model call), anthropic:MODEL, openai:MODEL, openai-compatible:MODEL@BASE_URL or
+            block:BLOCK_TYPE_SLUG/BLOCK_NAME; e.g. anthropic:claude-sonnet-4-5.
+        portfolio: Cash, margin requirement and current positions; default 100,000 cash and no positions.
         refresh: Recompute and rewrite cached results.
         data_provider: offline (bundled data), live (SEC EDGAR facts and Form 4s, keyless prices and
-            news; any US ticker), block:<name> (a saved Hedgeflow Data Provider block) or financialdatasets.
+            news; any US ticker), block:NAME (a saved Hedgeflow Data Provider block) or financialdatasets
+            (FINANCIAL_DATASETS_API_KEY).
         breaker_block: Name of a saved Hedgeflow Circuit Breaker block; default from the environment.
         persist: Write the run, its signals and orders to the database (HEDGEFLOW_DATABASE_URL, default SQLite).
         database_block: Name of a saved Hedgeflow Database block to write to instead.

@@ -7,30 +7,48 @@ import datetime as dt
 from collections import defaultdict
 
 from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from blocks.popular import PopularTickers
 from flows.committee import TASKS_IN_FLIGHT, Committee, settle, shared_api_client
+from flows.naming import typed_name
 from hedgeflow.analysts.registry import resolve_analysts
 from hedgeflow.request import validate_request
-from hedgeflow.schemas import CacheStats, RunRequest
+from hedgeflow.parameters import CheckedDataProvider
+from hedgeflow.schemas import CacheStats, ModelSpec, RunRequest, Tickers
 from tasks.fetch import available_tickers
 from tasks.model_calls import model_setup
 
-__all__ = ["precompute"]
+__all__ = ["precompute", "run_name"]
 
 
-@flow(name="precompute", log_prints=False, task_runner=ThreadPoolTaskRunner(max_workers=TASKS_IN_FLIGHT))
+def run_name() -> str:
+    """The name a person typed, else "warm AAPL,NVDA (rules)" or "warm the popular tickers (rules)"."""
+    if (typed := typed_name()) is not None:
+        return typed
+    params = flow_run.parameters or {}
+    tickers = ",".join(str(t).upper() for t in params.get("tickers") or []) or "the popular tickers"
+    return f"warm {tickers} ({params.get('model') or 'rules'})"
+
+
+@flow(name="precompute", flow_run_name=run_name, log_prints=False,
+      task_runner=ThreadPoolTaskRunner(max_workers=TASKS_IN_FLIGHT))
 async def precompute(
-    tickers: list[str] | None = None, model: str = "rules", data_provider: str = "offline"
+    tickers: Tickers | None = None,
+    model: ModelSpec = "rules",
+    data_provider: CheckedDataProvider = "offline",
 ) -> CacheStats:
     """Warm the caches so the next analyze of these tickers answers at once.
 
     Args:
-        tickers: Tickers to warm; default the list in the "default" Hedgeflow Popular Tickers block.
-        model: The model whose signals to warm (rules, anthropic:..., openai:..., openai-compatible:...).
+        tickers: Tickers to warm ("bundled" to pick, "any symbol" to type); None for the list in the
+            "default" Hedgeflow Popular Tickers block.
+        model: The model whose signals to warm: rules, anthropic:MODEL, openai:MODEL,
+            openai-compatible:MODEL@BASE_URL or block:BLOCK_TYPE_SLUG/BLOCK_NAME.
         data_provider: offline (bundled data), live (SEC EDGAR facts and Form 4s, keyless prices and
-            news; any US ticker), block:<name> (a saved Hedgeflow Data Provider block) or financialdatasets.
+            news; any US ticker), block:NAME (a saved Hedgeflow Data Provider block) or financialdatasets
+            (FINANCIAL_DATASETS_API_KEY).
     """
     tickers = tickers or await PopularTickers.current()
     request = RunRequest(tickers=tickers, model=model)

@@ -8,12 +8,21 @@ objects. Everything here is plain data: no I/O, no Prefect.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
+    "MODEL_HELP",
+    "MODEL_PATTERN",
+    "TICKER_PATTERN",
     "Action",
+    "AnalystKey",
+    "BundledTicker",
+    "DataProviderName",
+    "ModelSpec",
+    "Ticker",
+    "Tickers",
     "AgentSignal",
     "Analysis",
     "CacheStats",
@@ -42,6 +51,41 @@ Period = Literal["annual", "quarterly", "ttm"]
 # "splits_and_dividends" (yfinance auto_adjust, the bundled prices) puts older closes below the
 # prices traded, so a market cap from them understates older values of dividend payers.
 PriceAdjustment = Literal["none", "splits", "splits_and_dividends"]
+
+# --------------------------------------------------------------------------- run parameters
+# The flows' parameter types: Prefect turns them into the run form's choices and checks
+# (a JSON schema enum or pattern), so bad input is refused before a run exists.
+
+DATA_PROVIDER_BLOCK_PATTERN = r"^block:[A-Za-z0-9][A-Za-z0-9_.-]*$"
+DataProviderName = Literal["offline", "live", "financialdatasets"] | Annotated[
+    str,
+    Field(pattern=DATA_PROVIDER_BLOCK_PATTERN, title="saved block",
+          description="block:NAME, a saved Hedgeflow Data Provider block."),
+]
+AnalystKey = Literal[  # the committee; kept equal to hedgeflow.analysts.registry.CATALOGUE by a test
+    "technicals", "fundamentals", "valuation", "sentiment", "warren_buffett", "charlie_munger", "ben_graham",
+    "bill_ackman", "cathie_wood", "michael_burry", "peter_lynch", "phil_fisher", "mohnish_pabrai",
+    "aswath_damodaran", "rakesh_jhunjhunwala", "stanley_druckenmiller", "nassim_taleb", "growth", "news_sentiment",
+]
+BundledTicker = Literal["AAPL", "BRK-B", "GOOGL", "META", "NVDA", "TSLA", "V"]  # the offline data's companies (SPY is prices only)
+TICKER_PATTERN = r"^[A-Za-z][A-Za-z0-9.\-]{0,9}$"
+Ticker = Annotated[
+    str,
+    Field(pattern=TICKER_PATTERN, title="Ticker", description="A symbol such as AAPL or BRK-B."),
+]
+Tickers = Annotated[list[BundledTicker], Field(min_length=1, title="bundled")] | Annotated[
+    list[Ticker], Field(min_length=1, title="any symbol")
+]  # the form offers the bundled ones as choices, and a list of typed symbols for a live provider
+MODEL_HELP = (
+    "rules (no model call), anthropic:MODEL, openai:MODEL, openai-compatible:MODEL@BASE_URL "
+    "or block:BLOCK_TYPE_SLUG/BLOCK_NAME; e.g. anthropic:claude-sonnet-4-5, "
+    "openai-compatible:llama3.1@http://localhost:11434/v1, block:hedgeflow-anthropic-model/claude."
+)
+MODEL_PATTERN = (
+    r"^(rules|(anthropic|openai):[^\s@<>]+(@https?://[^\s<>]+)?|openai-compatible:[^\s@<>]+@https?://[^\s<>]+"
+    r"|block:[a-z0-9-]+/[A-Za-z0-9_.-]+)$"
+)
+ModelSpec = Annotated[str, Field(pattern=MODEL_PATTERN)]
 
 
 class _Data(BaseModel):
@@ -300,17 +344,31 @@ class AgentSignal(BaseModel):
 
 
 class Position(BaseModel):
-    long: int = Field(default=0, ge=0)
-    short: int = Field(default=0, ge=0)
-    long_cost_basis: float = 0.0
-    short_cost_basis: float = 0.0
+    """Shares held in one ticker, long and short, and what they cost."""
+
+    long: int = Field(default=0, ge=0, description="Shares held long.")
+    short: int = Field(default=0, ge=0, description="Shares sold short.")
+    long_cost_basis: float = Field(default=0.0, ge=0.0, description="Average price paid per long share, USD.")
+    short_cost_basis: float = Field(default=0.0, ge=0.0, description="Average price received per short share, USD.")
 
 
 class Portfolio(BaseModel):
-    cash: float = Field(default=100_000.0, ge=0.0)
-    margin_requirement: float = Field(default=0.5, ge=0.0, le=1.0)
-    margin_used: float = Field(default=0.0, ge=0.0)
-    positions: dict[str, Position] = Field(default_factory=dict)
+    """The book the portfolio manager trades from."""
+
+    cash: float = Field(default=100_000.0, ge=0.0, description="Cash available to trade, USD.")
+    margin_requirement: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="Share of a short position's value held as margin (0.5 is 50 %)."
+    )
+    margin_used: float = Field(default=0.0, ge=0.0, description="Margin already tied up by open shorts, USD.")
+    positions: dict[str, Position] = Field(
+        default_factory=dict,
+        description=(
+            "Current holdings by ticker, e.g. "
+            '{"AAPL": {"long": 10, "long_cost_basis": 150.0}, "TSLA": {"short": 5, "short_cost_basis": 240.0}}; '
+            "empty for none."
+        ),
+        examples=[{"AAPL": {"long": 10, "short": 0, "long_cost_basis": 150.0, "short_cost_basis": 0.0}}],
+    )
 
     def position(self, ticker: str) -> Position:
         return self.positions.get(ticker, Position())
@@ -346,7 +404,7 @@ class RunRequest(BaseModel):
     start: dt.date | None = Field(default=None, description="First date of the window; default three months before end.")
     end: dt.date | None = Field(default=None, description="As-of date; default the latest date the provider has.")
     analysts: list[str] | None = Field(default=None, description="Analyst keys; None for the whole committee.")
-    model: str = Field(default="rules", description="rules, anthropic:<model>, openai:<model> or openai-compatible:<model>@<base_url>.")
+    model: str = Field(default="rules", description=MODEL_HELP)
     portfolio: Portfolio = Field(default_factory=Portfolio, description="Cash, margin requirement and current positions.")
     refresh: bool = Field(default=False, description="Recompute and rewrite cached results.")
 

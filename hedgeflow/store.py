@@ -23,6 +23,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Double,
     Engine,
     ForeignKey,
     MetaData,
@@ -85,7 +86,8 @@ JSON_TYPE = JSON().with_variant(JSONB(), "postgresql")
 
 class StoreBase(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {dict[str, Any]: JSON_TYPE, dt.datetime: DateTime(timezone=True)}
+    # float -> Double as the migrations have it (SQLAlchemy 2.1's default, spelled out for the 2.0 Prefect needs)
+    type_annotation_map = {dict[str, Any]: JSON_TYPE, dt.datetime: DateTime(timezone=True), float: Double()}
 
 
 class RunRow(StoreBase):

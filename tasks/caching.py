@@ -25,7 +25,7 @@ from hedgeflow.cache_rules import dataset_expiry, fingerprint
 from hedgeflow.paths import home
 from hedgeflow.schemas import CacheStats
 
-__all__ = ["analyst_cache_key", "cache_backend", "cache_options", "portfolio_cache_key", "cache_stats", "clear_cache", "fetch_cache_key"]
+__all__ = ["analyst_cache_key", "cache_backend", "result_storage_name", "cache_options", "portfolio_cache_key", "cache_stats", "clear_cache", "fetch_cache_key"]
 
 
 def _digest(*parts: object) -> str:
@@ -49,6 +49,18 @@ def analyst_cache_key(context: TaskRunContext | None, parameters: dict[str, Any]
     return f"{snapshot.ticker}-analyst-{analyst}-{digest}"
 
 
+def result_storage_name(backend: CacheBackend) -> str:
+    """The saved result storage's block name: says what it is and where; one per location, so every process agrees.
+
+    E.g. ``hedgeflow-task-results-local-3f2a9c1e``: Prefect requires a task's
+    result storage to be saved as a block, so the Blocks page lists it; the
+    name tells a reader it holds cached task results and is not for editing.
+    """
+    storage = backend.result_storage
+    where = storage.redis_url.get_secret_value() if storage.redis_url else storage.local_path
+    return f"hedgeflow-task-results-{backend.tier}-{_digest(where)[:8]}"
+
+
 _BACKENDS: dict[tuple[str | None, str, str], CacheBackend] = {}
 
 
@@ -67,8 +79,7 @@ async def cache_backend() -> CacheBackend:
     if backend is None:
         backend = config.backend()
         storage = backend.result_storage
-        name = "results-" + _digest(storage.redis_url.get_secret_value() if storage.redis_url else storage.local_path)
-        await storage.asave(name, overwrite=True)
+        await storage.asave(result_storage_name(backend), overwrite=True)
         _BACKENDS[key] = backend
     return backend
 

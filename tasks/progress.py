@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 from uuid import UUID
 
 from prefect.artifacts import acreate_progress_artifact, aupdate_progress_artifact
@@ -11,6 +13,7 @@ from prefect.artifacts import acreate_progress_artifact, aupdate_progress_artifa
 __all__ = ["Progress", "add_listener", "remove_listener"]
 
 Listener = Callable[[int, int, str | None], None]  # (done, total, ticker of the analyst just finished)
+Update = Callable[..., Awaitable[Any]]  # aupdate_progress_artifact's shape: (artifact_id, progress, description=...)
 _LISTENERS: list[Listener] = []
 UPDATE_EVERY_S = 0.25  # the artifact is an API call: at most four a second
 
@@ -25,25 +28,42 @@ def remove_listener(listener: Listener) -> None:
 
 
 class Progress:
-    """Counts finished analyst task runs; created inside a flow run."""
+    """Counts finished analyst task runs; created inside a flow run.
 
-    def __init__(self, total: int) -> None:
+    Updates to the artifact go one at a time, each sending the count at the
+    moment it is sent: two requests in flight at once could land in either
+    order, and an older count would overwrite the final one.
+    """
+
+    def __init__(self, total: int, update: Update = aupdate_progress_artifact) -> None:
         self.total, self.done = total, 0
+        self._update = update
         self._artifact: UUID | None = None
         self._last = 0.0
+        self._sent = -1  # the count the artifact shows
+        self._sending = asyncio.Lock()
 
     async def start(self) -> None:
         self._artifact = await acreate_progress_artifact(0.0, key="analysts-progress", description="Analysts finished")
+        self._sent = 0
         self._notify()
 
     async def step(self, ticker: str | None = None) -> None:
         self.done += 1
         self._notify(ticker)
         now = time.monotonic()
-        if self._artifact is not None and (self.done == self.total or now - self._last >= UPDATE_EVERY_S):
+        if self._artifact is not None and (self.done >= self.total or now - self._last >= UPDATE_EVERY_S):
             self._last = now
-            await aupdate_progress_artifact(self._artifact, 100.0 * self.done / max(1, self.total),
-                                            description=f"{self.done} of {self.total} analysts finished")
+            await self._send()
+
+    async def _send(self) -> None:
+        async with self._sending:
+            done = self.done  # read under the lock: the latest count, never an older one
+            if self._artifact is None or done <= self._sent:
+                return
+            await self._update(self._artifact, 100.0 * done / max(1, self.total),
+                               description=f"{done} of {self.total} analysts finished")
+            self._sent = done
 
     def _notify(self, ticker: str | None = None) -> None:
         for listener in list(_LISTENERS):

@@ -13,7 +13,7 @@ from hedgeflow.report import orders_markdown, signal_rows, usage_rows
 from hedgeflow.results import build_result
 from hedgeflow.schemas import RunResult
 
-__all__ = ["publish_artifacts", "record_result"]
+__all__ = ["publish_artifacts", "record_result", "signals_description"]
 
 
 def _per_flow_run(context: TaskRunContext | None, parameters: dict[str, Any]) -> str:
@@ -27,9 +27,15 @@ async def record_result(**parts: Any) -> RunResult:
     return build_result(**parts)
 
 
+def signals_description(result: RunResult) -> str:
+    """What the signals table holds, in the words of the run: tickers, window and model (no ids)."""
+    tickers = ", ".join(result.request.tickers)
+    return f"Every analyst's signal for {tickers}, {result.start} to {result.end}, model {result.request.model}"
+
+
 @task(name="artifacts")
 async def publish_artifacts(result: RunResult) -> None:
-    await acreate_table_artifact(key="signals", table=signal_rows(result), description=f"Signals of run {result.run_id}")
+    await acreate_table_artifact(key="signals", table=signal_rows(result), description=signals_description(result))
     await acreate_table_artifact(key="usage", table=usage_rows(result),
                                  description="Per analyst: model calls, tokens, cost, time, degraded signals")
     await acreate_markdown_artifact(key="orders", markdown=orders_markdown(result), description="Orders and run totals")

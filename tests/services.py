@@ -1,7 +1,8 @@
-"""Start the real PostgreSQL and Redis this machine has, or say clearly why not.
+"""Start the real PostgreSQL and Redis this machine has, install the browser the UI tests drive, or say why not.
 
 Used by the test command (``make test``) and by fixtures. The embedded default
-(no Redis, SQLite) needs neither.
+(no Redis, SQLite) needs neither. The browser tests drive Debian's ``chromium``
+package (never a browser build Playwright would download).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 POSTGRES_URL = os.environ.get("HEDGEFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("HEDGEFLOW_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+CHROMIUM = "/usr/bin/chromium"
 
 
 def _listening(port: int) -> bool:
@@ -59,8 +61,24 @@ def ensure_redis() -> str | None:
     return None if _wait(6379) else "Redis was started but does not listen on 127.0.0.1:6379"
 
 
+def ensure_chromium() -> str | None:
+    """None when Debian's chromium is at /usr/bin/chromium (installing it with apt-get when missing); else why not."""
+    if Path(CHROMIUM).is_file():
+        return None
+    if not shutil.which("apt-get"):
+        return f"Chromium is not installed at {CHROMIUM} and there is no apt-get to install it"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE, "text": True, "check": False}
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    update = subprocess.run(["apt-get", "update"], env=env, **quiet)  # type: ignore[call-overload]
+    install = subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", "chromium"], env=env, **quiet)  # type: ignore[call-overload]
+    if Path(CHROMIUM).is_file():
+        return None
+    why = (install.stderr or update.stderr or "").strip().splitlines()[-1:] or ["no output"]
+    return f"Chromium could not be installed (apt-get install chromium as root): {why[0]}"
+
+
 if __name__ == "__main__":
-    problems = [p for p in (ensure_postgres(), ensure_redis()) if p]
+    problems = [p for p in (ensure_postgres(), ensure_redis(), ensure_chromium()) if p]
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     sys.exit(1 if problems else 0)

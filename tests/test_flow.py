@@ -61,10 +61,11 @@ def test_artifacts_are_published(cold_cache: None) -> None:
 
 
 def test_a_ticker_outside_the_data_is_refused_before_work(cold_cache: None) -> None:
-    from hedgeflow.errors import InvalidRequestError
+    from prefect.exceptions import ParameterTypeError
+
     from flows.hedge_fund import hedge_fund
 
-    with pytest.raises(InvalidRequestError, match="outside the data"):
+    with pytest.raises(ParameterTypeError, match="outside the data"):
         run_flow(hedge_fund, tickers=["AAPL"], end=dt.date(2030, 1, 1))
 
 

@@ -1,0 +1,108 @@
+"""The progress artifact ends at the final count, whatever order concurrent updates would land in."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.flowkit import prefect_server  # noqa: F401 - the session's Prefect test server
+
+
+class SlowEarlyUpdates:
+    """Stands in for the artifact API: a request for a lower count takes longer to land.
+
+    Two requests in flight at once would then land out of order (the final
+    count first, an older one after it), which is how the artifact got stuck
+    at "109 of 133". ``landed`` is what the artifact showed after each request.
+    """
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.landed: list[tuple[float, str]] = []
+        self.in_flight = 0
+        self.most_in_flight = 0
+
+    async def __call__(self, artifact_id: uuid.UUID, progress: float, description: str = "") -> None:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        await asyncio.sleep(0.002 * (100.0 - progress))  # 0.2 s for 0 %, nothing for 100 %
+        self.landed.append((progress, description))
+        self.in_flight -= 1
+
+
+def run_steps(total: int, every_s: float, monkeypatch: pytest.MonkeyPatch) -> SlowEarlyUpdates:
+    from tasks import progress as module
+
+    monkeypatch.setattr(module, "UPDATE_EVERY_S", every_s)
+    api = SlowEarlyUpdates(total)
+
+    async def main() -> None:
+        progress = module.Progress(total, update=api)
+        progress._artifact = uuid.uuid4()  # as start() leaves it, without a server
+        progress._sent = 0
+
+        async def analyst(i: int) -> None:
+            await asyncio.sleep(0.001 * (i % 7))  # finish in a jumbled order
+            await progress.step()
+
+        await asyncio.gather(*(analyst(i) for i in range(total)))
+
+    asyncio.run(main())
+    return api
+
+
+@pytest.mark.parametrize("every_s", [0.0, 0.01])
+def test_the_final_count_lands_last(every_s: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    api = run_steps(38, every_s, monkeypatch)
+    assert api.landed[-1] == (100.0, "38 of 38 analysts finished")
+    assert api.most_in_flight == 1, "one request at a time"
+    shown = [p for p, _ in api.landed]
+    assert shown == sorted(shown), "the artifact never goes backwards"
+
+
+def test_listeners_see_every_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tasks import progress as module
+
+    seen: list[tuple[int, int]] = []
+    module.add_listener(lambda done, total: seen.append((done, total)))
+    try:
+        run_steps(5, 0.0, monkeypatch)
+    finally:
+        module._LISTENERS.clear()
+    assert seen == [(i, 5) for i in range(1, 6)]
+
+
+def test_the_artifact_on_a_server_reads_100_percent(prefect_server: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inside a real flow run on the test server: 133 steps (7 tickers x 19 analysts) end at 100 %."""
+    from prefect import flow
+    from prefect.client.orchestration import get_client
+    from prefect.runtime import flow_run
+
+    from tasks import progress as module
+
+    monkeypatch.setattr(module, "UPDATE_EVERY_S", 0.0)  # every step an update: the most chances to reorder
+
+    @flow
+    async def steps() -> str:
+        progress = module.Progress(133)
+        await progress.start()
+        await asyncio.gather(*(progress.step() for _ in range(133)))
+        return str(flow_run.id)
+
+    run_id = asyncio.run(steps())
+
+    async def read() -> Any:
+        from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+        async with get_client() as client:
+            found = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[uuid.UUID(run_id)]))
+            )
+        return next(a for a in found if a.type == "progress")
+
+    artifact = asyncio.run(read())
+    assert artifact.data == 100.0
+    assert artifact.description == "133 of 133 analysts finished"
