@@ -67,7 +67,7 @@ def test_listeners_see_every_step(monkeypatch: pytest.MonkeyPatch) -> None:
     from tasks import progress as module
 
     seen: list[tuple[int, int]] = []
-    module.add_listener(lambda done, total: seen.append((done, total)))
+    module.add_listener(lambda done, total, ticker: seen.append((done, total)))
     try:
         run_steps(5, 0.0, monkeypatch)
     finally:

@@ -11,7 +11,7 @@ from typing import Literal
 import numpy as np
 
 from hedgeflow import finmath
-from hedgeflow.backtest import metrics as m
+import hedgeflow.backtest.metrics as m
 from hedgeflow.backtest.engine import rules_decision, simulate
 from hedgeflow.backtest.models import (
     BacktestMetrics,
