@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from deployments.cli_analyze import UsageError, quiet_exit
+from deployments.cli_analyze import StartError, UsageError, quiet_exit
 
 __all__ = ["main"]
 
@@ -232,6 +232,9 @@ def _run(argv: Sequence[str] | None) -> int:
         quiet_exit()  # a block check may have queued an event: send it now, silently
         print(f"hedgeflow: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except StartError as exc:
+        print(f"hedgeflow: error: {exc}", file=sys.stderr)
+        return 1
 
 
 def _interrupted(signum: int, frame: object) -> NoReturn:

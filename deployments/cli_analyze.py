@@ -13,16 +13,18 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from hedgeflow.data.live import LiveProvider
     from hedgeflow.schemas import RunRequest
 
-__all__ = ["UsageError", "analyze", "build_request", "configure_prefect", "live_provider", "quiet_exit"]
+__all__ = ["StartError", "UsageError", "analyze", "build_request", "configure_prefect", "live_provider", "quiet_exit"]
 
 Note = Callable[[str], None]
+EPHEMERAL_START_S = 90
+EPHEMERAL_TIMEOUT = "Timed out while attempting to connect to ephemeral Prefect API server"
 
 
 class UsageError(Exception):
@@ -119,6 +121,8 @@ def configure_prefect(verbosity: str, ephemeral: bool) -> None:
     if verbosity != "verbose":
         for worker in ("EventsWorker", "APILogWorker"):  # "Still processing items" while draining at exit
             logging.getLogger(worker).setLevel(logging.ERROR)
+    if ephemeral:  # Prefect's 20 s is often too little for a first start on a busy 2-core machine
+        os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", str(EPHEMERAL_START_S))
     if ephemeral and verbosity != "verbose":
         os.environ["PREFECT_SERVER_LOGGING_LEVEL"] = "CRITICAL"
     if "prefect" in sys.modules:  # imported already (tests calling main() in one process)
@@ -168,6 +172,25 @@ def quiet_exit() -> None:
         APILogWorker.drain_all(timeout=10)
 
 
+class StartError(Exception):
+    """The Prefect API could not be reached or started: one line, exit 1."""
+
+
+@contextlib.contextmanager
+def _ephemeral_start_failure() -> Iterator[None]:
+    """Prefect's temporary server that never came up is one line naming the fixes, not a traceback."""
+    try:
+        yield
+    except RuntimeError as exc:
+        if EPHEMERAL_TIMEOUT not in str(exc):
+            raise
+        timeout = os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", EPHEMERAL_START_S)
+        raise StartError(
+            f"Prefect's temporary server did not start within {timeout} s (a busy machine?): start one with "
+            "`hedgeflow server start`, set PREFECT_API_URL, or raise PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
+        ) from None
+
+
 def analyze(args: argparse.Namespace, note: Note, verbosity: str) -> int:
     import asyncio
 
@@ -191,7 +214,7 @@ def analyze(args: argparse.Namespace, note: Note, verbosity: str) -> int:
     labels = ["hedgeflow", f"model:{request.model.split(':')[0]}", *(f"ticker:{t}" for t in request.tickers)]
     count = len(resolve_analysts(request.analysts))
     progress = contextlib.nullcontext() if args.json else live_progress(request.tickers, count)
-    with progress, tags(*labels):
+    with progress, tags(*labels), _ephemeral_start_failure():
         result = asyncio.run(hedge_fund(
             tickers=request.tickers,
             start=request.start,

@@ -23,6 +23,8 @@ def _ephemeral_prefect(monkeypatch: pytest.MonkeyPatch) -> None:
     """CLI runs in tests use Prefect's ephemeral mode; the server tests opt back in."""
     monkeypatch.setenv("HEDGEFLOW_SERVER", "ephemeral")
     monkeypatch.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # CLI subprocesses start a temporary server each: on a busy 2-core machine 20 s is too little
+    monkeypatch.setenv("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 
 @pytest.fixture(autouse=True)
