@@ -145,6 +145,17 @@ def test_alerts_reach_the_webhook(stack: tuple[Any, str], webhook: Webhook) -> N
         markdown = asyncio.run(artifact())
         assert "| error rate | 100.0 % |" in markdown and markdown.count("](data:image/png;base64,") == 3
 
+        from blocks.limits import ProviderLimit
+        from deployments.limits import apply_limits
+
+        limits = [ProviderLimit(provider="openai", requests_per_minute=120, in_flight=4)]
+        assert apply_limits(limits) == apply_limits(limits) == ["hedgeflow-rate-openai", "hedgeflow-inflight-openai"]
+        with get_client(sync_client=True) as client:
+            rate = client.read_global_concurrency_limit_by_name("hedgeflow-rate-openai")
+            in_flight = client.read_global_concurrency_limit_by_name("hedgeflow-inflight-openai")
+        assert (rate.limit, rate.slot_decay_per_second) == (1, 2.0)  # 120 per minute = 2 slots freed per second
+        assert (in_flight.limit, in_flight.slot_decay_per_second) == (4, 0.0)
+
         slow_hedge_fund(20)
         alert = webhook.wait_for("Hedgeflow: slow run", 60)
         assert "still running 10 s after it started" in alert["body"]
