@@ -107,6 +107,9 @@ def _parser() -> argparse.ArgumentParser:
     from deployments.backtest_cli import add_parsers as add_backtest_parsers
 
     add_backtest_parsers(commands)
+    from deployments.stats_cli import add_parser as add_stats_parser
+
+    add_stats_parser(commands)
     return parser
 
 
@@ -224,6 +227,10 @@ def _run(argv: Sequence[str] | None) -> int:
             from deployments.backtest_cli import run as run_backtest_command
 
             return run_backtest_command(args)
+        if args.command == "stats":
+            from deployments.stats_cli import run as run_stats_command
+
+            return run_stats_command(args)
         from deployments.cli_analyze import analyze
 
         verbosity = "quiet" if args.quiet else "verbose" if args.verbose else "normal"

@@ -152,6 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     register.main()
     deployed = deploy(args.prefect_file)
     print(f"deployed: {', '.join(deployed) or 'nothing'}")
+    from deployments import automations, limits
+
+    automations.main()  # the alerts (idempotent)
+    limits.main()  # the per-provider global concurrency limits (idempotent)
     return 0
 
 
