@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from hedgeflow.data.live import LiveProvider
-    from hedgeflow.schemas import RunRequest
+    from hedgeflow.schemas import RunRequest, RunResult
 
 __all__ = ["UsageError", "analyze", "build_request", "configure_prefect", "live_provider", "quiet_exit"]
 
@@ -39,12 +40,19 @@ def build_request(args: argparse.Namespace, note: Note) -> RunRequest:
 
     if not args.tickers:
         raise UsageError("at least one ticker is required, e.g. --tickers AAPL,NVDA")
+    for flag, value in (("--cash", args.cash), ("--margin-requirement", args.margin_requirement)):
+        if not math.isfinite(value):
+            raise UsageError(f"{flag} {value} is not a finite number; give an amount, e.g. {flag} 100000")
+    try:
+        analysts = analyst_keys(args.analysts)
+    except HedgeflowError as exc:
+        raise UsageError(str(exc)) from None
     try:
         request = RunRequest(
             tickers=args.tickers,
             start=args.start,
             end=args.end,
-            analysts=analyst_keys(args.analysts),
+            analysts=analysts,
             model=args.model.strip(),
             portfolio=Portfolio(cash=args.cash, margin_requirement=args.margin_requirement),
             refresh=args.refresh,
@@ -54,13 +62,17 @@ def build_request(args: argparse.Namespace, note: Note) -> RunRequest:
         where = ".".join(str(p) for p in first["loc"])
         raise UsageError(f"invalid {where}: {first['msg']}") from None
     try:
+        check_credentials(request.model, args.data_provider)
         if args.data_provider == "offline":
             from hedgeflow.data.catalogue import bundled_ranges
 
             _start, end = validate_request(request, bundled_ranges())
             for line in window_notices(request.start, end):
                 note(line)
-        check_credentials(request.model, args.data_provider)
+        elif args.data_provider == "financialdatasets":
+            from hedgeflow.data.financialdatasets import FinancialDatasetsProvider
+
+            validate_request(request, FinancialDatasetsProvider().tickers())
     except HedgeflowError as exc:
         raise UsageError(str(exc)) from None
     if args.data_provider == "live":
@@ -209,5 +221,14 @@ def analyze(args: argparse.Namespace, note: Note, verbosity: str) -> int:
         print_result(result, show_reasoning=args.show_reasoning)
     if show_links:
         note(f"flow run: {ui_url(api)}/runs/flow-run/{result.run_id}")  # type: ignore[arg-type]
+    if _key_refused(result):
+        return 1  # the model asked for was never reached: said once in the run's log
     return 0 if result.status != "failed" else 1
+
+
+def _key_refused(result: RunResult) -> bool:
+    """Whether a provider refused the API key in this run (every later call took the rules fallback)."""
+    from hedgeflow.llm import AUTH_REFUSED
+
+    return any(AUTH_REFUSED in (s.degraded_reason or "") for s in result.signals)
 

@@ -8,6 +8,7 @@ key compute it once, and the other reads the result.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import shutil
 from collections.abc import Iterable
@@ -21,6 +22,7 @@ from prefect.utilities.annotations import quote
 
 from blocks.cache import MEMORY, CacheBackend, HedgeflowCache
 from hedgeflow.analysts.registry import load_analyst
+from hedgeflow.cache_rules import data_version as _data_version
 from hedgeflow.cache_rules import dataset_expiry, fingerprint
 from hedgeflow.paths import home
 from hedgeflow.schemas import CacheStats
@@ -32,10 +34,17 @@ def _digest(*parts: object) -> str:
     return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:24]
 
 
+@functools.cache
+def data_version() -> str:
+    """The data layer's code version, hashed once per process (its sources do not change under a run)."""
+    return _data_version()
+
+
 def fetch_cache_key(context: TaskRunContext | None, parameters: dict[str, Any]) -> str:
-    """(provider, dataset, ticker, as-of window)."""
+    """(provider, dataset, ticker, as-of window, the data layer's code version)."""
     p = parameters
-    return f"{p['ticker']}-fetch-{p['dataset']}-{_digest(p['provider'], p['dataset'], p['start'], p['end'])}"
+    digest = _digest(p['provider'], p['dataset'], p['start'], p['end'], data_version())
+    return f"{p['ticker']}-fetch-{p['dataset']}-{digest}"
 
 
 def analyst_cache_key(context: TaskRunContext | None, parameters: dict[str, Any]) -> str:

@@ -30,7 +30,7 @@ class Permit:
 
     As a context manager it reports for you: success on a clean exit, failure when
     the breaker counts the exception, release otherwise. Only a probe's success
-    or any counted failure costs a store round trip.
+    or any counted failure costs a store round trip, and a success while a failure rate is set.
     """
 
     def __init__(self, breaker: CircuitBreaker, key: BreakerKey, token: str, probe: bool) -> None:
@@ -43,7 +43,8 @@ class Permit:
         return not settled
 
     def success(self) -> None:
-        if self._settle() and self.probe:
+        """A probe's success may close the breaker; any other counts in the failure rate (when one is set)."""
+        if self._settle() and (self.probe or self._breaker.settings.failure_rate > 0):
             self._breaker._record(self, self._breaker.store.success(self.key, self._breaker.settings, self.token), "")
 
     def failure(self, reason: str) -> None:
