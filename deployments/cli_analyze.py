@@ -184,7 +184,7 @@ def analyze(args: argparse.Namespace, note: Note, verbosity: str) -> int:
     import asyncio
 
     from deployments.cli_render import is_terminal, live_progress, print_result
-    from deployments.local_server import resolve_api, ui_url
+    from deployments.local_server import mark_crashed_runs, owner_tag, resolve_api, ui_url
 
     request = build_request(args, note)
     api = resolve_api(note)
@@ -200,7 +200,10 @@ def analyze(args: argparse.Namespace, note: Note, verbosity: str) -> int:
     from flows.hedge_fund import hedge_fund
     from hedgeflow.analysts.registry import resolve_analysts
 
-    labels = ["hedgeflow", f"model:{request.model.split(':')[0]}", *(f"ticker:{t}" for t in request.tickers)]
+    labels = ["hedgeflow", f"model:{request.model.split(':')[0]}", *(f"ticker:{t}" for t in request.tickers),
+              owner_tag()]
+    for run_id in mark_crashed_runs():  # left RUNNING by a process that died (kill -9)
+        note(f"flow run {run_id} was left running by a process that is gone: marked Crashed")
     count = len(resolve_analysts(request.analysts))
     progress = contextlib.nullcontext() if args.json else live_progress(request.tickers, count)
     with progress, tags(*labels):

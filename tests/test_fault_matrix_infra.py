@@ -7,6 +7,7 @@ Each test drives the real code against the fake servers at the wire
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import pickle
 import subprocess
@@ -23,6 +24,7 @@ from deployments.cli import main
 from hedgeflow.breaker import BreakerKey, BreakerOpenError, BreakerSettings, CircuitBreaker, MemoryStore, RedisStore
 from hedgeflow.llm.latency import LatencyTimeout
 from tests.fakes import FAKE_KEY, FakeServer, fake_data, fake_data_server, fake_model, fake_model_server  # noqa: F401
+from tests.flowkit import cold_cache, prefect_server, run_flow  # noqa: F401 - fixtures
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -267,3 +269,142 @@ def test_the_file_store_is_safe_across_processes(monkeypatch: pytest.MonkeyPatch
         assert run.wait(timeout=120) == 0, run.stderr.read() if run.stderr else ""
     breaker = CircuitBreakerBlock(failure_threshold=1000, failure_rate=0, failure_window_s=600).breaker()
     assert breaker.state(("openai-compatible", "fake")).failures == 50
+
+
+# ---------------------------------------------------------------- row 1: a cold 7-ticker run on Redis
+
+
+@pytest.mark.slow
+@pytest.mark.redis
+def test_a_cold_seven_ticker_run_with_redis_completes(
+    redis_url: str, cold_cache: None, fake_model: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """133 analyst tasks in flight at once share the process's Redis pools (was: 33 MaxConnectionsError)."""
+    from blocks.memory import MEMORY
+    from flows.hedge_fund import hedge_fund
+    from hedgeflow.data.catalogue import bundled_ranges
+    from hedgeflow.request import PRICES_ONLY
+
+    monkeypatch.setenv("HEDGEFLOW_REDIS_URL", redis_url)
+    tickers = sorted(set(bundled_ranges()) - PRICES_ONLY)
+    model = f"openai-compatible:fake-{uuid.uuid4().hex[:8]}@{fake_model.url}/v1"  # a model of its own: cold keys
+    try:
+        result = run_flow(hedge_fund, tickers=tickers, end=dt.date(2025, 10, 8), model=model, persist=False)
+        assert len(tickers) == 7 and len(result.signals) == 7 * 19
+        assert result.status == "completed" and not result.errors
+        assert all(not s.degraded for s in result.signals)
+    finally:  # this run's own keys only: the analyst and portfolio results of its unique model
+        own = [Path(name).name for name in list(MEMORY._items) if "-analyst-" in name or "-portfolio-" in name]
+        for db in (0, 1):
+            client = redis.Redis.from_url(f"{redis_url.rstrip('/')}/{db}")
+            if own:
+                client.delete(*own)
+
+
+# ---------------------------------------------------------------- row 3: a dead holder's locks, and its flow run
+
+_HOLD = """
+import sys, time
+from blocks.locking import AtomicFileLockManager, ExpiringRedisLockManager
+kind, where, key = sys.argv[1:4]
+if kind == "redis":
+    manager = ExpiringRedisLockManager(connection_url=where)
+else:
+    from pathlib import Path
+    manager = AtomicFileLockManager(lock_files_directory=Path(where))
+assert manager.acquire_lock(key, holder="the-crashed-run")
+print("held", flush=True)
+time.sleep(600)
+"""
+
+
+def _hold_then_kill(kind: str, where: str, key: str) -> None:
+    """A real process takes the lock, then dies by kill -9 (no cleanup of any kind runs)."""
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD, kind, where, key], cwd=ROOT, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held", holder.stderr
+    finally:
+        holder.kill()  # SIGKILL
+        holder.wait(timeout=30)
+    assert holder.returncode == -9
+
+
+def test_a_file_lock_of_a_killed_process_is_freed_at_once(tmp_path: Path) -> None:
+    from blocks.locking import LOCK_HOLD_S, AtomicFileLockManager
+
+    key = f"AAPL-analyst-technicals-{uuid.uuid4().hex[:8]}"
+    _hold_then_kill("file", str(tmp_path), key)
+    manager = AtomicFileLockManager(lock_files_directory=tmp_path)
+    assert manager.is_locked(key) is False  # its owner's pid is gone: the file was removed
+    # the rerun takes it well before the dead lock would have expired
+    assert manager.acquire_lock(key, holder="the-rerun", acquire_timeout=LOCK_HOLD_S / 10)
+    manager.release_lock(key, holder="the-rerun")
+
+
+@pytest.mark.redis
+def test_a_redis_lock_of_a_killed_process_is_freed_at_once(redis_url: str) -> None:
+    from blocks.locking import LOCK_HOLD_S, ExpiringRedisLockManager
+
+    url = f"{redis_url.rstrip('/')}/2"
+    key = f"fault-matrix-{uuid.uuid4().hex[:12]}"
+    manager = ExpiringRedisLockManager(connection_url=url)
+    name = manager._lock_name_for_key(key)
+    try:
+        _hold_then_kill("redis", url, key)
+        assert manager.is_locked(key)  # Redis keeps it: only its owner's absence says it is dead
+        assert manager.acquire_lock(key, holder="the-rerun", acquire_timeout=LOCK_HOLD_S / 10)
+        manager.release_lock(key, holder="the-rerun")
+    finally:
+        manager.client.delete(name, f"{name}:owner")
+
+
+def test_a_wait_for_a_live_holder_says_what_it_waits_for(tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import blocks.locking as locking
+
+    monkeypatch.setattr(locking, "WAIT_NOTICE_S", 0.0)
+    manager = locking.AtomicFileLockManager(lock_files_directory=tmp_path)
+    assert manager.acquire_lock("V-fetch-prices-1", holder="first")
+    assert not manager.acquire_lock("V-fetch-prices-1", holder="second", acquire_timeout=0.3)
+    waits = [r.getMessage() for r in caplog.records if r.getMessage().startswith("waiting for")]
+    assert waits == [f"waiting for V-fetch-prices-1, being computed by pid {os.getpid()} on {os.uname().nodename} "
+                     f"(alive; its lock expires in at most {locking.LOCK_HOLD_S:.0f}s)"]
+
+
+@pytest.mark.slow
+def test_a_rerun_after_kill_9_does_not_stall_and_marks_the_dead_run_crashed(
+    tmp_path: Path, fake_model: FakeServer
+) -> None:
+    """kill -9 of a running ``hedgeflow analyze``; the rerun takes the dead run's locks and marks its flow run Crashed."""
+    import sqlite3
+
+    from blocks.locking import LOCK_HOLD_S
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API") and k != "HEDGEFLOW_REDIS_URL"}
+    env.update(HEDGEFLOW_HOME=str(tmp_path / "home"), PREFECT_HOME=str(tmp_path / "prefect"),
+               HEDGEFLOW_SERVER="ephemeral", PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120")
+    argv = [str(Path(sys.executable).with_name("hedgeflow")), "analyze", "--tickers", "AAPL", "--end", "2025-10-08",
+            "--analysts", "technicals,fundamentals", "--model", f"openai-compatible:fake@{fake_model.url}/v1", "--json"]
+    fake_model.mode(latency=120.0)  # every model call outlives the run we kill
+    first = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             start_new_session=True)  # its own group: the ephemeral server dies with it
+    locks = tmp_path / "home" / "results" / ".locks"
+    try:
+        deadline = time.monotonic() + 180
+        while not any("-analyst-" in p.name for p in locks.glob("*")) and time.monotonic() < deadline:
+            assert first.poll() is None, first.communicate()[1][-2000:]
+            time.sleep(0.2)
+        assert any("-analyst-" in p.name for p in locks.glob("*"))
+    finally:
+        os.killpg(first.pid, 9)
+        first.wait(timeout=30)
+    fake_model.mode(latency=0.0)
+    rerun = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True,
+                           timeout=LOCK_HOLD_S * 0.8)  # a stall on the dead locks would last LOCK_HOLD_S
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert "marked Crashed" in rerun.stderr
+    (database,) = (tmp_path / "prefect").glob("*.db")
+    with sqlite3.connect(database) as db:
+        states = sorted(row[0] for row in db.execute("SELECT state_type FROM flow_run"))
+    assert states == ["COMPLETED", "CRASHED"]
