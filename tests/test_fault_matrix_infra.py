@@ -408,3 +408,23 @@ def test_a_rerun_after_kill_9_does_not_stall_and_marks_the_dead_run_crashed(
     with sqlite3.connect(database) as db:
         states = sorted(row[0] for row in db.execute("SELECT state_type FROM flow_run"))
     assert states == ["COMPLETED", "CRASHED"]
+
+
+@pytest.mark.slow
+def test_a_refused_key_is_said_once_and_analyze_exits_1(tmp_path: Path, fake_model: FakeServer) -> None:
+    import json
+
+    fake_model.mode(status=401)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API") and k != "HEDGEFLOW_REDIS_URL"}
+    env.update(HEDGEFLOW_HOME=str(tmp_path), HEDGEFLOW_SERVER="ephemeral", OPENAI_COMPATIBLE_API_KEY="sk-wrong-key-123",
+               PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120")
+    run = subprocess.run(
+        [str(Path(sys.executable).with_name("hedgeflow")), "analyze", "--tickers", "AAPL", "--end", "2025-10-08",
+         "--analysts", "technicals,fundamentals,valuation", "--model", f"openai-compatible:fake@{fake_model.url}/v1",
+         "--json"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1, run.stderr[-3000:]
+    assert run.stderr.count("refused the API key") == 1, run.stderr[-3000:]
+    assert "sk-wrong-key-123" not in run.stderr + run.stdout
+    result = json.loads(run.stdout)
+    assert all(s["degraded"] and "refused the API key" in s["degraded_reason"] for s in result["signals"])
+    assert fake_model.counters()["calls"] <= 3  # the analysts' calls already in flight; never the portfolio manager
