@@ -29,8 +29,9 @@ class Permit:
     """Leave to make one call: report ``success()``, ``failure(reason)`` or ``release()`` exactly once.
 
     As a context manager it reports for you: success on a clean exit, failure when
-    the breaker counts the exception, release otherwise. Only a probe's success
-    or any counted failure costs a store round trip, and a success while a failure rate is set.
+    the breaker counts the exception, release otherwise. A counted failure costs a
+    store round trip, and so does a success: a probe's, or any while a failure rate
+    is set (it counts in the rate when it ends).
     """
 
     def __init__(self, breaker: CircuitBreaker, key: BreakerKey, token: str, probe: bool) -> None:
