@@ -270,4 +270,7 @@ def mark_crashed_runs() -> list[str]:
                 marked.append(str(run.id))
         return marked
 
-    return asyncio.run(sweep())
+    try:
+        return asyncio.run(sweep())
+    except Exception:  # a sweep that cannot run must not stop the run it precedes
+        return []

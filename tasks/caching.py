@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import hashlib
 import shutil
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -34,10 +35,22 @@ def _digest(*parts: object) -> str:
     return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:24]
 
 
+_VERSION_LOCK = threading.Lock()
+
+
 @functools.cache
-def data_version() -> str:
-    """The data layer's code version, hashed once per process (its sources do not change under a run)."""
+def _data_version_once() -> str:
     return _data_version()
+
+
+def data_version() -> str:
+    """The data layer's code version, hashed once per process (its sources do not change under a run).
+
+    Under a lock: it parses sources with ``ast``, which is not safe from many
+    threads at once; ``cache_options`` computes it before any task runs.
+    """
+    with _VERSION_LOCK:
+        return _data_version_once()
 
 
 def fetch_cache_key(context: TaskRunContext | None, parameters: dict[str, Any]) -> str:
@@ -110,6 +123,8 @@ def cache_options(kind: str, backend: CacheBackend, refresh: bool, dataset: str 
         "persist_result": True,
         "refresh_cache": refresh,
     }
+    if kind == "fetch":
+        data_version()  # in the flow's thread, before the fetch tasks' threads ask for it
     if kind == "fetch" and dataset is not None and end is not None:
         options["cache_expiration"] = dataset_expiry(dataset, end)
     return options

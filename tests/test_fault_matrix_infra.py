@@ -90,11 +90,11 @@ def test_fetch_cache_key_includes_the_data_layers_code_version(monkeypatch: pyte
     # the digest the key must carry, computed as tasks/caching._digest does, with data_version() last
     assert key == f"AAPL-fetch-prices-{caching._digest('offline', 'prices', '2025-07-09', '2025-10-08', data_version())}"
     monkeypatch.setattr(caching, "_data_version", lambda: "changed-code")
-    caching.data_version.cache_clear()
+    caching._data_version_once.cache_clear()
     try:
         assert caching.fetch_cache_key(None, params) != key
     finally:
-        caching.data_version.cache_clear()
+        caching._data_version_once.cache_clear()
 
 
 # ---------------------------------------------------------------- row 4: hung calls must not open the breaker
