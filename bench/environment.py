@@ -145,7 +145,8 @@ def prefect_settings(api_url: str) -> Iterator[None]:
 
 
 def fresh_state(env: Env, cold: bool) -> None:
-    """A closed breaker; empty caches when ``cold``.
+    """A closed breaker; empty caches when ``cold`` (with ``--redis`` only the memory tier: the
+    runs refresh their keys instead, see ``scenarios.flow_run``).
 
     ``CircuitBreakerBlock().breaker()`` is the process's one breaker for that
     configuration (state included), so it is also reset for the fake model.
@@ -158,7 +159,8 @@ def fresh_state(env: Env, cold: bool) -> None:
     spec = parse_model(env.model_spec)
     CircuitBreakerBlock.from_env().breaker().reset((spec.provider, spec.model))
     if cold:
-        clear_cache()
+        if not env.config.redis:  # with --redis the runs refresh instead: other users' keys stay
+            clear_cache()
         MEMORY.clear()
 
 

@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m bench.run") -> in
     unknown = [s for s in wanted if s not in ALL_SCENARIOS]
     if unknown:
         parser.error(f"unknown scenario(s) {', '.join(unknown)}; use {', '.join(ALL_SCENARIOS)}")
-    config = Config.tiny([s for s in ALL_SCENARIOS if s in wanted]) if args.tiny else Config(
+    config = Config.tiny([s for s in ALL_SCENARIOS if s in wanted], redis=args.redis) if args.tiny else Config(
         model_latency=args.model_latency, model_jitter=args.model_jitter, data_latency=args.data_latency,
         fault_rate=args.fault_rate, repeats=max(1, args.repeats), s0_repeats=max(1, args.s0_repeats),
         quick=args.quick, redis=args.redis, profile=not args.no_profile, concurrent_runs=args.concurrent_runs,

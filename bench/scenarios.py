@@ -15,11 +15,11 @@ from bench.profile import profile_run
 __all__ = ["flow_run", "scenario_cli", "scenario_flow", "scenario_s0"]
 
 
-def _flow_call(env: Env, tickers: list[str]) -> Any:
+def _flow_call(env: Env, tickers: list[str], refresh: bool = False) -> Any:
     from flows.hedge_fund import hedge_fund
 
     return hedge_fund(tickers=tickers, end=env.end, model=env.model_spec, data_provider="financialdatasets",
-                      refresh=False, persist=True)
+                      refresh=refresh, persist=True)
 
 
 def _task_runs(result: Any) -> int:
@@ -47,7 +47,9 @@ def flow_run(env: Env, tickers_sets: list[list[str]], cold: bool) -> dict[str, A
     data_before = env.data.counters()
 
     async def together() -> list[Any]:
-        return list(await asyncio.gather(*(_flow_call(env, t) for t in tickers_sets)))
+        # on a Redis others may share, cold means recompute and rewrite (refresh), not delete every key
+        refresh = cold and bool(env.config.redis)
+        return list(await asyncio.gather(*(_flow_call(env, t, refresh) for t in tickers_sets)))
 
     started = time.perf_counter()
     results = asyncio.run(together())

@@ -1,7 +1,8 @@
 """The circuit breaker a user edits in the Prefect UI: thresholds, error kinds, and where state lives.
 
-Without a Redis URL every process keeps its own breaker; with one, every
-worker shares it, so one process seeing a provider fail protects all of them.
+Without a Redis URL the breaker lives in the data directory (every process on the
+machine shares it); with one, every worker shares it, so one process seeing a
+provider fail protects all of them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from prefect.blocks.core import Block
 from pydantic import Field, SecretStr, field_validator
 
 from blocks.cache import redis_problem
-from hedgeflow.breaker import DEFAULT_COUNTED_ERRORS, BreakerSettings, CircuitBreaker, MemoryStore, RedisStore
+from hedgeflow.breaker import DEFAULT_COUNTED_ERRORS, BreakerSettings, CircuitBreaker, FileStore, MemoryStore, RedisStore
+from hedgeflow.paths import home
 
 __all__ = ["CircuitBreakerBlock"]
 
@@ -23,7 +25,7 @@ log = logging.getLogger(__name__)
 
 ErrorKind = Literal["connection", "overloaded", "rate_limit", "server_error", "timeout"]  # hedgeflow.retry.error_kind's names
 
-_BREAKERS: dict[tuple[BreakerSettings, str | None], CircuitBreaker] = {}
+_BREAKERS: dict[tuple[BreakerSettings, str], CircuitBreaker] = {}
 _BREAKERS_LOCK = threading.Lock()
 
 
@@ -98,7 +100,7 @@ class CircuitBreakerBlock(Block):
         warning, as the cache does: the run goes on, unshared.
         """
         url = self.redis_url.get_secret_value().strip() or None if self.redis_url is not None else None
-        cache_key = (self.settings(), url)
+        cache_key = (self.settings(), url or str(home() / "breaker"))  # without Redis: the machine's data directory
         with _BREAKERS_LOCK:
             breaker = _BREAKERS.get(cache_key)
             if breaker is None:
@@ -107,9 +109,9 @@ class CircuitBreakerBlock(Block):
             return breaker
 
     @staticmethod
-    def _store(url: str | None) -> MemoryStore | RedisStore:
+    def _store(url: str | None) -> FileStore | MemoryStore | RedisStore:
         if url is None:
-            return MemoryStore()
+            return FileStore(home() / "breaker")
         problem = redis_problem(url)
         if problem is not None:
             log.warning("%s: the circuit breaker keeps its state in this process only", problem)

@@ -2,6 +2,9 @@
 
 Prefect's engine asks for locks without a hold timeout, so a crashed holder
 would block a key forever; here every lock expires after ``LOCK_HOLD_S``.
+Every lock also names its owner (host, pid, start time: blocks/owners.py), so
+a waiter frees a lock whose owner died at once instead of waiting out the
+expiry, and a wait longer than ``WAIT_NOTICE_S`` says, once, what it waits for.
 Task runs take locks from many threads at once (the flow's thread pool) and,
 for async tasks, from an event loop per task run: so no lock manager keeps an
 async client (bound to the loop that created it); the async methods run the
@@ -26,12 +29,28 @@ from redis.exceptions import LockError
 from redis.lock import Lock
 
 from blocks.memory import MEMORY
+from blocks.owners import Owner, current_owner, describe, is_alive, log, start_heartbeat
 from blocks.redis_pool import redis_client
 
-__all__ = ["LOCK_HOLD_S", "AtomicFileLockManager", "ExpiringRedisLockManager"]
+__all__ = ["LOCK_HOLD_S", "WAIT_NOTICE_S", "AtomicFileLockManager", "ExpiringRedisLockManager"]
 
 LOCK_HOLD_S = 300.0  # longer than any model call with its retries
 POLL_S = 0.05
+WAIT_NOTICE_S = 5.0  # a wait this long says what it waits for, once
+_DELETE_IF = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1], KEYS[2]) end return 0"
+
+
+class _Waiting:
+    """One wait for a lock: says once, after WAIT_NOTICE_S, what it waits for."""
+
+    def __init__(self, key: str) -> None:
+        self.key, self.started, self.said = key, time.monotonic(), False
+
+    def tick(self, owner: Owner | None) -> None:
+        if not self.said and time.monotonic() - self.started >= WAIT_NOTICE_S:
+            self.said = True
+            log.warning("waiting for %s, being computed by %s (alive; its lock expires in at most %.0fs)",
+                        Path(self.key).name, describe(owner), LOCK_HOLD_S)
 
 
 class _WarmKeysSkipLocks:
@@ -68,7 +87,21 @@ class ExpiringRedisLockManager(_WarmKeysSkipLocks, RedisLockManager):
     def _init_clients(self) -> None:
         url = self.connection_url or f"redis://{self.host}:{self.port}/{self.db}"
         self.client = redis_client(url)
+        self._url = url
         self._guard = threading.Lock()  # _locks is shared by every thread of the process
+
+    def _owner_of(self, name: str) -> tuple[bytes | None, Owner | None]:
+        token, raw = self.client.mget(name, f"{name}:owner")
+        return token, (pydantic_core.from_json(raw) if raw else None)
+
+    def _free_if_dead(self, name: str) -> Owner | None:
+        """Delete the lock when its owner is known dead; else the owner (for the wait's notice)."""
+        token, owner = self._owner_of(name)
+        if token is not None and owner is not None and not is_alive(owner, self.client):
+            self.client.eval(_DELETE_IF, 2, name, f"{name}:owner", token)
+            log.info("freed %s: its owner %s is gone", name, describe(owner))
+            return None
+        return owner
 
     def acquire_lock(self, key: str, holder: str, acquire_timeout: float | None = None,
                      hold_timeout: float | None = None) -> bool:
@@ -77,9 +110,19 @@ class ExpiringRedisLockManager(_WarmKeysSkipLocks, RedisLockManager):
         name = self._lock_name_for_key(key)
         if self.is_lock_holder(key, holder):
             return True
-        lock = Lock(self.client, name, timeout=hold_timeout or LOCK_HOLD_S, thread_local=False)
-        if not lock.acquire(token=holder, blocking_timeout=acquire_timeout):
-            return False
+        hold = hold_timeout or LOCK_HOLD_S
+        lock = Lock(self.client, name, timeout=hold, thread_local=False)
+        deadline = None if acquire_timeout is None else time.monotonic() + acquire_timeout
+        waiting, checked = _Waiting(key), 0.0
+        while not lock.acquire(token=holder, blocking=False):
+            if time.monotonic() - checked >= 1.0:  # at most one owner check a second
+                checked = time.monotonic()
+                waiting.tick(self._free_if_dead(name))
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(POLL_S)
+        start_heartbeat(self.client, self._url)
+        self.client.set(f"{name}:owner", pydantic_core.to_json(current_owner()), px=int(hold * 1000))
         with self._guard:
             self._locks[name] = lock
         return True
@@ -99,12 +142,17 @@ class ExpiringRedisLockManager(_WarmKeysSkipLocks, RedisLockManager):
             return
         try:
             lock.release()
+            self.client.delete(f"{name}:owner")
         except LockError:
             pass  # expired meanwhile: nothing left to release
 
     def wait_for_lock(self, key: str, timeout: float | None = None) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
+        name, waiting, checked = self._lock_name_for_key(key), _Waiting(key), 0.0
         while self.is_locked(key):
+            if time.monotonic() - checked >= 1.0:
+                checked = time.monotonic()
+                waiting.tick(self._free_if_dead(name))
             if deadline is not None and time.monotonic() >= deadline:
                 return False
             time.sleep(POLL_S)
@@ -129,7 +177,7 @@ class AtomicFileLockManager(_WarmKeysSkipLocks, FileSystemLockManager):
         path = self._lock_path_for_key(key)
         expiration = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=hold_timeout or LOCK_HOLD_S)
         aside = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-        aside.write_bytes(pydantic_core.to_json({"holder": holder, "expiration": str(expiration)}))
+        aside.write_bytes(pydantic_core.to_json({"holder": holder, "expiration": str(expiration), **current_owner()}))
         try:
             os.link(aside, path)
         except FileExistsError:
@@ -150,7 +198,9 @@ class AtomicFileLockManager(_WarmKeysSkipLocks, FileSystemLockManager):
         if self._is_warm(key, holder):
             return True
         deadline = None if acquire_timeout is None else time.monotonic() + acquire_timeout
+        waiting = _Waiting(key)
         while not self._try(key, holder, hold_timeout):
+            waiting.tick(self._locks.get(key))
             if deadline is not None and time.monotonic() >= deadline:
                 return False
             time.sleep(POLL_S)  # a task run's own thread: nothing else waits on it
@@ -161,7 +211,9 @@ class AtomicFileLockManager(_WarmKeysSkipLocks, FileSystemLockManager):
         if self._is_warm(key, holder):
             return True
         deadline = None if acquire_timeout is None else time.monotonic() + acquire_timeout
+        waiting = _Waiting(key)
         while not self._try(key, holder, hold_timeout):
+            waiting.tick(self._locks.get(key))
             if deadline is not None and time.monotonic() >= deadline:
                 return False
             await asyncio.sleep(POLL_S)
@@ -173,7 +225,28 @@ class AtomicFileLockManager(_WarmKeysSkipLocks, FileSystemLockManager):
 
     def _get_lock_info(self, key: str, use_cache: bool = True) -> Any:
         try:
-            return super()._get_lock_info(key, use_cache)
+            info = super()._get_lock_info(key, use_cache)
         except ValueError:  # a file left by Prefect's own manager, half written: treat as expired
             Path(self._lock_path_for_key(key)).unlink(missing_ok=True)
             return None
+        if info is not None and not is_alive(info):  # its owner died: the lock means nothing now
+            path = Path(self._lock_path_for_key(key))
+            try:
+                if pydantic_core.from_json(path.read_bytes()).get("holder") == info.get("holder"):
+                    path.unlink(missing_ok=True)  # still the dead owner's file, not a new holder's
+                    log.info("freed %s: its owner %s is gone", path.name, describe(info))
+            except (OSError, ValueError):
+                pass  # already gone
+            self._locks.pop(key, None)
+            return None
+        return info
+
+    def wait_for_lock(self, key: str, timeout: float | None = None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        waiting = _Waiting(key)
+        while self.is_locked(key, use_cache=False):
+            waiting.tick(self._locks.get(key))
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(POLL_S)
+        return True

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import math
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from hedgeflow.data.live import LiveProvider
-    from hedgeflow.schemas import RunRequest
+    from hedgeflow.schemas import RunRequest, RunResult
 
 __all__ = ["StartError", "UsageError", "analyze", "build_request", "configure_prefect", "live_provider", "quiet_exit"]
 
@@ -41,12 +42,19 @@ def build_request(args: argparse.Namespace, note: Note) -> RunRequest:
 
     if not args.tickers:
         raise UsageError("at least one ticker is required, e.g. --tickers AAPL,NVDA")
+    for flag, value in (("--cash", args.cash), ("--margin-requirement", args.margin_requirement)):
+        if not math.isfinite(value):
+            raise UsageError(f"{flag} {value} is not a finite number; give an amount, e.g. {flag} 100000")
+    try:
+        analysts = analyst_keys(args.analysts)
+    except HedgeflowError as exc:
+        raise UsageError(str(exc)) from None
     try:
         request = RunRequest(
             tickers=args.tickers,
             start=args.start,
             end=args.end,
-            analysts=analyst_keys(args.analysts),
+            analysts=analysts,
             model=args.model.strip(),
             portfolio=Portfolio(cash=args.cash, margin_requirement=args.margin_requirement),
             refresh=args.refresh,
@@ -56,13 +64,17 @@ def build_request(args: argparse.Namespace, note: Note) -> RunRequest:
         where = ".".join(str(p) for p in first["loc"])
         raise UsageError(f"invalid {where}: {first['msg']}") from None
     try:
+        check_credentials(request.model, args.data_provider)
         if args.data_provider == "offline":
             from hedgeflow.data.catalogue import bundled_ranges
 
             _start, end = validate_request(request, bundled_ranges())
             for line in window_notices(request.start, end):
                 note(line)
-        check_credentials(request.model, args.data_provider)
+        elif args.data_provider == "financialdatasets":
+            from hedgeflow.data.financialdatasets import FinancialDatasetsProvider
+
+            validate_request(request, FinancialDatasetsProvider().tickers())
     except HedgeflowError as exc:
         raise UsageError(str(exc)) from None
     if args.data_provider == "live":
@@ -195,7 +207,7 @@ def analyze(args: argparse.Namespace, note: Note, verbosity: str) -> int:
     import asyncio
 
     from deployments.cli_render import is_terminal, live_progress, print_result
-    from deployments.local_server import resolve_api, ui_url
+    from deployments.local_server import mark_crashed_runs, owner_tag, resolve_api, ui_url
 
     request = build_request(args, note)
     api = resolve_api(note)
@@ -211,7 +223,10 @@ def analyze(args: argparse.Namespace, note: Note, verbosity: str) -> int:
     from flows.hedge_fund import hedge_fund
     from hedgeflow.analysts.registry import resolve_analysts
 
-    labels = ["hedgeflow", f"model:{request.model.split(':')[0]}", *(f"ticker:{t}" for t in request.tickers)]
+    labels = ["hedgeflow", f"model:{request.model.split(':')[0]}", *(f"ticker:{t}" for t in request.tickers),
+              owner_tag()]
+    for run_id in mark_crashed_runs():  # left RUNNING by a process that died (kill -9)
+        note(f"flow run {run_id} was left running by a process that is gone: marked Crashed")
     count = len(resolve_analysts(request.analysts))
     progress = contextlib.nullcontext() if args.json else live_progress(request.tickers, count)
     with progress, tags(*labels), _ephemeral_start_failure():
@@ -232,5 +247,14 @@ def analyze(args: argparse.Namespace, note: Note, verbosity: str) -> int:
         print_result(result, show_reasoning=args.show_reasoning)
     if show_links:
         note(f"flow run: {ui_url(api)}/runs/flow-run/{result.run_id}")  # type: ignore[arg-type]
+    if _key_refused(result):
+        return 1  # the model asked for was never reached: said once in the run's log
     return 0 if result.status != "failed" else 1
+
+
+def _key_refused(result: RunResult) -> bool:
+    """Whether a provider refused the API key in this run (every later call took the rules fallback)."""
+    from hedgeflow.llm import AUTH_REFUSED
+
+    return any(AUTH_REFUSED in (s.degraded_reason or "") for s in result.signals)
 

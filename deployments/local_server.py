@@ -225,3 +225,52 @@ def server_command(action: str) -> int:
         return 0
     print(f"hedgeflow: error: unknown server action {action!r}; use status, start or stop", file=sys.stderr)
     return 2
+
+
+OWNER_TAG = "hedgeflow-owner:"  # + host:pid:start time of the process running the flow
+
+
+def owner_tag() -> str:
+    """The tag naming this process as the runner of its flow runs (blocks/owners.py's identity)."""
+    from blocks.owners import current_owner
+
+    owner = current_owner()
+    return f"{OWNER_TAG}{owner['host']}:{owner['pid']}:{owner['started']}"
+
+
+def mark_crashed_runs() -> list[str]:
+    """Mark Crashed the flow runs left RUNNING or PENDING by a hedgeflow process of this host that died
+    (kill -9, power loss); their ids. Runs of live processes and of other hosts are left alone."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType, FlowRunFilterTags
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import Crashed
+
+    from blocks.owners import is_alive
+
+    async def sweep() -> list[str]:
+        marked: list[str] = []
+        async with get_client() as client:
+            runs = await client.read_flow_runs(flow_run_filter=FlowRunFilter(
+                tags=FlowRunFilterTags(all_=["hedgeflow"]),
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.RUNNING, StateType.PENDING])),
+            ))
+            for run in runs:
+                tag = next((t for t in run.tags if t.startswith(OWNER_TAG)), None)
+                if tag is None:
+                    continue
+                host, pid, started = tag.removeprefix(OWNER_TAG).rsplit(":", 2)
+                owner = {"host": host, "pid": int(pid), "started": None if started == "None" else started}
+                if is_alive(owner):
+                    continue
+                await client.set_flow_run_state(run.id, Crashed(
+                    message=f"the process running it (pid {pid} on {host}) is gone"), force=True)
+                marked.append(str(run.id))
+        return marked
+
+    try:
+        return asyncio.run(sweep())
+    except Exception:  # a sweep that cannot run must not stop the run it precedes
+        return []

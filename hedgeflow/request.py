@@ -20,9 +20,11 @@ import os
 from hedgeflow.analysts.registry import resolve_analysts
 from hedgeflow.errors import InvalidRequestError
 from hedgeflow.schemas import RunRequest
+from hedgeflow.urls import check_base_url
 
 __all__ = [
     "DATA_KEY_ENV",
+    "DATA_URL_ENV",
     "DEFAULT_WINDOW_DAYS",
     "PRICES_ONLY",
     "analyst_keys",
@@ -35,13 +37,17 @@ __all__ = [
 DEFAULT_WINDOW_DAYS = 91  # three months up to the as-of date
 PRICES_ONLY = frozenset({"SPY"})  # benchmarks: prices, no company facts
 DATA_KEY_ENV = {"financialdatasets": "FINANCIAL_DATASETS_API_KEY"}
+DATA_URL_ENV = "FINANCIAL_DATASETS_BASE_URL"
 SATURDAY = 5
 
 
 def analyst_keys(raw: list[str]) -> list[str] | None:
-    """Analyst names as typed: case-insensitive; ``all`` anywhere means the whole committee (None)."""
+    """Analyst names as typed: case-insensitive; ``all`` anywhere means the whole committee (None).
+    A list naming nobody (``--analysts ,``) is refused, not read as everyone."""
     keys = [key.strip().lower() for key in raw if key.strip()]
-    return None if not keys or "all" in keys else list(dict.fromkeys(keys))
+    if not keys:
+        raise InvalidRequestError("--analysts names no analyst: use all, or comma-separated keys (hedgeflow analysts lists them)")
+    return None if "all" in keys else list(dict.fromkeys(keys))
 
 
 def resolve_window(
@@ -131,6 +137,8 @@ def check_credentials(model: str, data_provider: str, environ: dict[str, str] | 
     is lost); ``block:`` models are checked where blocks can be loaded.
     """
     env = os.environ if environ is None else environ
+    if data_provider == "financialdatasets" and (env.get(DATA_URL_ENV) or "").strip():
+        check_base_url(env[DATA_URL_ENV], DATA_URL_ENV)
     key = DATA_KEY_ENV.get(data_provider)
     if key and not (env.get(key) or "").strip():
         raise InvalidRequestError(

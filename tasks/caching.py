@@ -8,8 +8,10 @@ key compute it once, and the other reads the result.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import shutil
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from prefect.utilities.annotations import quote
 
 from blocks.cache import MEMORY, CacheBackend, HedgeflowCache
 from hedgeflow.analysts.registry import load_analyst
+from hedgeflow.cache_rules import data_version as _data_version
 from hedgeflow.cache_rules import dataset_expiry, fingerprint
 from hedgeflow.paths import home
 from hedgeflow.schemas import CacheStats
@@ -32,10 +35,29 @@ def _digest(*parts: object) -> str:
     return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:24]
 
 
+_VERSION_LOCK = threading.Lock()
+
+
+@functools.cache
+def _data_version_once() -> str:
+    return _data_version()
+
+
+def data_version() -> str:
+    """The data layer's code version, hashed once per process (its sources do not change under a run).
+
+    Under a lock: it parses sources with ``ast``, which is not safe from many
+    threads at once; ``cache_options`` computes it before any task runs.
+    """
+    with _VERSION_LOCK:
+        return _data_version_once()
+
+
 def fetch_cache_key(context: TaskRunContext | None, parameters: dict[str, Any]) -> str:
-    """(provider, dataset, ticker, as-of window)."""
+    """(provider, dataset, ticker, as-of window, the data layer's code version)."""
     p = parameters
-    return f"{p['ticker']}-fetch-{p['dataset']}-{_digest(p['provider'], p['dataset'], p['start'], p['end'])}"
+    digest = _digest(p['provider'], p['dataset'], p['start'], p['end'], data_version())
+    return f"{p['ticker']}-fetch-{p['dataset']}-{digest}"
 
 
 def analyst_cache_key(context: TaskRunContext | None, parameters: dict[str, Any]) -> str:
@@ -112,6 +134,8 @@ def cache_options(kind: str, backend: CacheBackend, refresh: bool, dataset: str 
         "persist_result": True,
         "refresh_cache": refresh,
     }
+    if kind == "fetch":
+        data_version()  # in the flow's thread, before the fetch tasks' threads ask for it
     if kind == "fetch" and dataset is not None and end is not None:
         options["cache_expiration"] = dataset_expiry(dataset, end)
     return options

@@ -22,7 +22,7 @@ from prefect.transactions import get_transaction
 
 from blocks.breaker import CircuitBreakerBlock
 from hedgeflow.breaker import Transition
-from hedgeflow.llm import FallbackClient, ModelError, RulesClient, UnavailableClient, make_client, parse_model
+from hedgeflow.llm import AuthRefusals, FallbackClient, ModelError, RulesClient, UnavailableClient, make_client, parse_model
 from hedgeflow.llm.base import ModelClient
 from hedgeflow.retry import RETRY, is_transient
 from tasks.retrying import retry_options
@@ -37,6 +37,7 @@ class ModelSetup:
     model: str = "rules"
     block: Any = None  # the saved model block a ``block:<type-slug>/<name>`` spec names; keys stay in it
     breaker: CircuitBreakerBlock = field(default_factory=CircuitBreakerBlock.from_env)
+    refusals: AuthRefusals = field(default_factory=AuthRefusals, compare=False)  # keys refused in this run
 
     def primary(self) -> ModelClient:
         """The model itself; one that cannot be called (no key) fails each call with the reason."""
@@ -81,11 +82,16 @@ def guarded_client(setup: ModelSetup, degraded: list[str] | None = None) -> Mode
         transaction = get_transaction()
         if transaction is not None:
             transaction.write_on_commit = False  # never cache a degraded answer
-        get_run_logger().warning("degraded to rules: %s", reason)
+        if setup.refusals.reason(*key) != reason:  # a refused key is said once, by on_refused
+            get_run_logger().warning("degraded to rules: %s", reason)
         if degraded is not None:
             degraded.append(reason)
 
-    return FallbackClient(primary, RulesClient(), breaker, retry=retry, on_fallback=on_fallback)
+    def on_refused(reason: str) -> None:
+        get_run_logger().error("%s: every call of this run takes the rules fallback", reason)
+
+    return FallbackClient(primary, RulesClient(), breaker, retry=retry, on_fallback=on_fallback,
+                          refusals=setup.refusals, on_refused=on_refused)
 
 
 def model_task_options() -> dict[str, Any]:

@@ -15,6 +15,7 @@ from hedgeflow.breaker import (
     BreakerOpenError,
     BreakerSettings,
     CircuitBreaker,
+    FileStore,
     MemoryStore,
     Permit,
     RedisStore,
@@ -262,7 +263,7 @@ def test_the_block_returns_domain_settings_and_one_breaker_per_configuration() -
     assert (settings.failure_threshold, settings.open_timeout_s, settings.successes_to_close) == (2, 3.0, 2)
     assert settings.counted_errors == frozenset({"timeout"})
     breaker = block.breaker()
-    assert isinstance(breaker.store, MemoryStore)
+    assert isinstance(breaker.store, FileStore)  # no Redis: the data directory's store
     assert CircuitBreakerBlock(failure_threshold=2, open_timeout_s=3, half_open_probes=2,
                                counted_errors=["timeout"]).breaker() is breaker
     assert CircuitBreakerBlock(failure_threshold=3).breaker() is not breaker

@@ -96,7 +96,8 @@ class CountingRedis(redis.Redis):
         return super().execute_command(*args, **options)
 
 
-def test_closed_acquire_is_one_evalsha_well_under_a_millisecond(redis_url: str, prefix: str) -> None:
+def test_a_closed_call_is_two_evalshas_well_under_a_millisecond_each(redis_url: str, prefix: str) -> None:
+    """Acquire is one script; the success is one more, as it counts in the failure rate (issue 17, row 4)."""
     client = CountingRedis.from_url(redis_url)
     breaker = CircuitBreaker(BreakerSettings(**FAST), RedisStore(redis_url, prefix=prefix, client=client))
     breaker.acquire(KEY).success()  # loads the script once
@@ -106,8 +107,8 @@ def test_closed_acquire_is_one_evalsha_well_under_a_millisecond(redis_url: str, 
         started = time.perf_counter()
         breaker.acquire(KEY).success()
         timings.append(time.perf_counter() - started)
-    assert client.sent == ["EVALSHA"] * 200
-    assert statistics.median(timings) < 0.001
+    assert client.sent == ["EVALSHA", "EVALSHA"] * 200
+    assert statistics.median(timings) < 0.002
 
 
 def test_open_rejects_in_milliseconds(redis_url: str, prefix: str) -> None:

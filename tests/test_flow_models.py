@@ -132,7 +132,7 @@ def test_a_401_fails_fast_without_retry_and_never_shows_the_key(
                       breaker_block=BREAKER)
     (signal,) = result.signals
     assert signal.degraded and "openai-compatible" in (signal.degraded_reason or "")
-    assert fake_model.counters()["calls"] == 2  # one analyst call, one portfolio call: no retry
+    assert fake_model.counters()["calls"] == 1  # one analyst call, no retry; the refused key is not asked again
     out, err = capfd.readouterr()
     assert FAKE_KEY not in out + err + result.model_dump_json()
 

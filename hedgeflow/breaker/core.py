@@ -29,8 +29,9 @@ class Permit:
     """Leave to make one call: report ``success()``, ``failure(reason)`` or ``release()`` exactly once.
 
     As a context manager it reports for you: success on a clean exit, failure when
-    the breaker counts the exception, release otherwise. Only a probe's success
-    or any counted failure costs a store round trip.
+    the breaker counts the exception, release otherwise. A counted failure costs a
+    store round trip, and so does a success: a probe's, or any while a failure rate
+    is set (it counts in the rate when it ends).
     """
 
     def __init__(self, breaker: CircuitBreaker, key: BreakerKey, token: str, probe: bool) -> None:
@@ -43,7 +44,8 @@ class Permit:
         return not settled
 
     def success(self) -> None:
-        if self._settle() and self.probe:
+        """A probe's success may close the breaker; any other counts in the failure rate (when one is set)."""
+        if self._settle() and (self.probe or self._breaker.settings.failure_rate > 0):
             self._breaker._record(self, self._breaker.store.success(self.key, self._breaker.settings, self.token), "")
 
     def failure(self, reason: str) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections import deque
-
 import threading
 import time
 from collections.abc import Callable
@@ -27,7 +25,7 @@ class _Entry:
     opened_at: float | None = None
     successes: int = 0
     failures: list[float] = field(default_factory=list)
-    calls: deque[float] = field(default_factory=deque)  # admissions while closed, for the failure rate
+    calls: dict[str, float] = field(default_factory=dict)  # token -> admitted, then settled at: the rate's calls
     probes: dict[str, float] = field(default_factory=dict)  # token -> deadline
 
 
@@ -46,9 +44,8 @@ class MemoryStore:
                 if settings.failure_rate > 0:
                     entry = self._entries.setdefault(key, _Entry())
                     now = self._clock()
-                    entry.calls.append(now)
-                    while entry.calls and entry.calls[0] <= now - settings.failure_window_s:
-                        entry.calls.popleft()
+                    entry.calls = {t: at for t, at in entry.calls.items() if at > now - settings.horizon_s}
+                    entry.calls[token] = now
                 return Admission(True, "closed")
             now, old = self._clock(), None
             if entry.state == "open":
@@ -75,16 +72,24 @@ class MemoryStore:
                 return Outcome("open", "half_open", at_s=now)
             if entry.state != "closed":  # a call admitted before the breaker opened: already counted enough
                 return Outcome(entry.state, at_s=now)
-            entry.failures = [t for t in entry.failures if t > now - settings.failure_window_s] + [now]
-            calls = sum(1 for t in entry.calls if t > now - settings.failure_window_s)
-            if len(entry.failures) >= max(settings.failure_threshold, settings.failure_rate * calls):
-                entry.state, entry.opened_at, entry.calls = "open", now, deque()
-                return Outcome("open", "closed", len(entry.failures), now)
-            return Outcome("closed", count=len(entry.failures), at_s=now)
+            # the window reaches back from this call's admission too, so a hung call is weighed
+            # against the calls made beside it, whose successes ended long before its timeout
+            start = min(now, entry.calls.get(token, now)) - settings.failure_window_s
+            entry.calls[token] = now
+            entry.failures = [t for t in entry.failures if t > now - settings.horizon_s] + [now]
+            failures = sum(1 for t in entry.failures if t > start)
+            calls = sum(1 for t in entry.calls.values() if t > start)
+            if failures >= max(settings.failure_threshold, settings.failure_rate * calls):
+                entry.state, entry.opened_at, entry.calls = "open", now, {}
+                return Outcome("open", "closed", failures, now)
+            return Outcome("closed", count=failures, at_s=now)
 
     def success(self, key: BreakerKey, settings: BreakerSettings, token: str) -> Outcome:
         with self._lock:
             now, entry = self._clock(), self._entries.get(key)
+            if entry is not None and entry.state == "closed" and token in entry.calls:
+                entry.calls[token] = now  # a success counts when it ends, as a failure does
+                return Outcome("closed", at_s=now)
             if entry is None or not self._take_probe(entry, token, now):
                 return Outcome(entry.state if entry else "closed", at_s=now)
             entry.successes += 1

@@ -65,6 +65,11 @@ class BreakerSettings(BaseModel):
             return {**data, "successes_to_close": data.get("half_open_probes", 1)}
         return data
 
+    @property
+    def horizon_s(self) -> float:
+        """How long a call's record is kept: its window plus the longest a call may last (a probe's timeout)."""
+        return self.failure_window_s + self.probe_timeout_s
+
     def counts(self, error: BaseException | str) -> bool:
         """Whether an error says the provider is unhealthy (a kind string, the predicate, or ``exc.kind``)."""
         if isinstance(error, str):

@@ -54,16 +54,25 @@ if ARGV[2] == '1' then
   return {'open', 'half_open', 0, now}
 end
 if state ~= 'closed' then return {state, '', 0, now} end
+local admitted = tonumber(redis.call('ZSCORE', KEYS[4], ARGV[1]) or now)
+local start = math.min(now, admitted) - tonumber(ARGV[4])
 redis.call('ZADD', KEYS[2], now, ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[4]))
-redis.call('PEXPIRE', KEYS[2], ARGV[4])
-local n = redis.call('ZCARD', KEYS[2])
-local calls = redis.call('ZCOUNT', KEYS[4], '(' .. (now - tonumber(ARGV[4])), '+inf')
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[6]))
+redis.call('PEXPIRE', KEYS[2], ARGV[6])
+redis.call('ZADD', KEYS[4], now, ARGV[1])
+redis.call('PEXPIRE', KEYS[4], ARGV[6])
+local n = redis.call('ZCOUNT', KEYS[2], '(' .. start, '+inf')
+local calls = redis.call('ZCOUNT', KEYS[4], '(' .. start, '+inf')
 if n < tonumber(ARGV[3]) or n < tonumber(ARGV[5]) * calls then return {'closed', '', n, now} end
 redis.call('HSET', KEYS[1], 'state', 'open', 'opened_at', now, 'successes', 0)
 redis.call('DEL', KEYS[4])
 return {'open', 'closed', n, now}"""
-_SUCCESS = _NOW + "local state = redis.call('HGET', KEYS[1], 'state') or 'closed'\n" + _TAKE_PROBE + """\
+_SUCCESS = _NOW + """local state = redis.call('HGET', KEYS[1], 'state') or 'closed'
+if state == 'closed' then
+  redis.call('ZADD', KEYS[4], 'XX', now, ARGV[1])
+  return {'closed', '', 0, now}
+end
+""" + _TAKE_PROBE + """\
 local n = redis.call('HINCRBY', KEYS[1], 'successes', 1)
 if n < tonumber(ARGV[2]) then return {'half_open', '', n, now} end
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
@@ -117,7 +126,7 @@ class RedisStore:
             return None
 
     def acquire(self, key: BreakerKey, settings: BreakerSettings, token: str) -> Admission:
-        window = _ms(settings.failure_window_s) if settings.failure_rate > 0 else 0
+        window = _ms(settings.horizon_s) if settings.failure_rate > 0 else 0
         reply = self._run("acquire", key, [_ms(settings.open_timeout_s), settings.half_open_probes,
                                            _ms(settings.probe_timeout_s), token, window])
         if reply is None:
@@ -134,7 +143,7 @@ class RedisStore:
 
     def failure(self, key: BreakerKey, settings: BreakerSettings, token: str, probe: bool) -> Outcome:
         args = [token, "1" if probe else "0", settings.failure_threshold, _ms(settings.failure_window_s),
-                settings.failure_rate]
+                settings.failure_rate, _ms(settings.horizon_s)]
         return self._outcome(self._run("failure", key, args))
 
     def success(self, key: BreakerKey, settings: BreakerSettings, token: str) -> Outcome:

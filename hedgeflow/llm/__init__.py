@@ -25,7 +25,7 @@ from hedgeflow.llm.errors import (
     ModelOutputError,
     ModelTimeoutError,
 )
-from hedgeflow.llm.fallback import FallbackClient, UnavailableClient
+from hedgeflow.llm.fallback import AUTH_REFUSED, AuthRefusals, FallbackClient, UnavailableClient
 from hedgeflow.llm.pricing import PRICES, cost_usd, price_note
 from hedgeflow.llm.prompts import (
     AnalystAnswer,
@@ -40,6 +40,8 @@ __all__ = [
     "PRICES",
     "AnalystAnswer",
     "Decision",
+    "AUTH_REFUSED",
+    "AuthRefusals",
     "FallbackClient",
     "ModelAPIError",
     "ModelAuthError",

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from hedgeflow.llm.base import ModelConfig, ModelReply, ModelRequest
 from hedgeflow.llm.errors import ModelError, ModelOutputError, sdk_error
+from hedgeflow.llm.latency import LatencyTimeout
 from hedgeflow.llm.pricing import cost_usd
 from hedgeflow.llm.structured import parse_output
 from hedgeflow.schemas import ModelUsage
@@ -37,6 +38,8 @@ class AnthropicClient:
             max_retries=0,
             timeout=anthropic.Timeout(config.read_timeout_s, connect=config.connect_timeout_s),
         )
+        self.timeouts = LatencyTimeout(config.read_timeout_s)
+        self._connect_s = config.connect_timeout_s
 
     def __repr__(self) -> str:
         return f"AnthropicClient(model={self.model!r})"
@@ -45,6 +48,7 @@ class AnthropicClient:
         started = time.perf_counter()
         try:
             message = self._sdk.messages.create(
+                timeout=anthropic.Timeout(self.timeouts.timeout_s(), connect=self._connect_s),
                 model=self.model,
                 max_tokens=request.max_output_tokens,
                 system=[{"type": "text", "text": request.system, "cache_control": {"type": "ephemeral"}}],
@@ -61,6 +65,7 @@ class AnthropicClient:
         except anthropic.APIError as exc:
             raise self._error(exc) from None
         latency = time.perf_counter() - started
+        self.timeouts.observe(latency)
         usage = self._usage(message.usage, latency)
         try:
             output = parse_output(_answer(message), output_type, provider=self.provider, model=self.model)

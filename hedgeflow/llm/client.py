@@ -16,6 +16,7 @@ from hedgeflow.errors import InvalidRequestError
 from hedgeflow.llm.base import PROVIDERS, ModelClient, ModelConfig, ModelReply, ModelRequest, Provider
 from hedgeflow.llm.errors import ModelAuthError
 from hedgeflow.llm.rules import RulesClient
+from hedgeflow.urls import check_base_url
 
 __all__ = [
     "API_KEY_ENV",
@@ -53,8 +54,8 @@ def parse_model(spec: str) -> ModelConfig:
     model, base_url = model.strip(), base_url.strip()
     if not model:
         raise InvalidRequestError(f"bad model spec {spec!r}: the model name is missing after {provider}:")
-    if at and not base_url.startswith(("http://", "https://")):
-        raise InvalidRequestError(f"bad model spec {spec!r}: the base URL after @ must start with http:// or https://")
+    if at:
+        check_base_url(base_url, "model base URL after @")
     if provider == "openai-compatible" and not base_url:
         raise InvalidRequestError(
             f"bad model spec {spec!r}: openai-compatible needs a base URL, e.g. "

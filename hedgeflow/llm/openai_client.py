@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from hedgeflow.llm.base import ModelConfig, ModelReply, ModelRequest
 from hedgeflow.llm.errors import ModelError, ModelOutputError, sdk_error
+from hedgeflow.llm.latency import LatencyTimeout
 from hedgeflow.llm.pricing import cost_usd
 from hedgeflow.llm.structured import parse_output, strict_json_schema
 from hedgeflow.schemas import ModelUsage
@@ -37,6 +38,8 @@ class OpenAIClient:
             max_retries=0,
             timeout=openai.Timeout(config.read_timeout_s, connect=config.connect_timeout_s),
         )
+        self.timeouts = LatencyTimeout(config.read_timeout_s)
+        self._connect_s = config.connect_timeout_s
 
     def __repr__(self) -> str:
         return f"OpenAIClient(provider={self.provider!r}, model={self.model!r})"
@@ -45,6 +48,7 @@ class OpenAIClient:
         started = time.perf_counter()
         try:
             completion = self._sdk.chat.completions.create(
+                timeout=openai.Timeout(self.timeouts.timeout_s(), connect=self._connect_s),
                 model=self.model,
                 messages=[
                     {"role": "system", "content": request.system},
@@ -59,6 +63,7 @@ class OpenAIClient:
         except openai.APIError as exc:
             raise self._error(exc) from None
         latency = time.perf_counter() - started
+        self.timeouts.observe(latency)
         usage = self._usage(completion.usage, latency)
         if not completion.choices:
             raise ModelOutputError(f"{self.provider} {self.model}: answer has no choices",
