@@ -209,5 +209,10 @@ def analyze(args: argparse.Namespace, note: Note, verbosity: str) -> int:
         print_result(result, show_reasoning=args.show_reasoning)
     if show_links:
         note(f"flow run: {ui_url(api)}/runs/flow-run/{result.run_id}")  # type: ignore[arg-type]
-    return 0 if result.status != "failed" else 1
+    if result.persist_error:
+        print(f"hedgeflow: error: run not saved to the database ({result.persist_error}); kept in "
+              f"{result.saved_to}: `hedgeflow history --replay` writes it", file=sys.stderr)
+    from hedgeflow.results import exit_code
+
+    return exit_code(result)
 

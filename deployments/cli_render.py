@@ -110,6 +110,8 @@ def print_result(result: RunResult, *, show_reasoning: bool, stream: TextIO | No
         return
     from rich.markup import escape
 
+    from hedgeflow.report import problem_lines
+
     console = _console(out)
     for ticker in result.request.tickers:
         if ticker not in result.errors:
@@ -117,6 +119,8 @@ def print_result(result: RunResult, *, show_reasoning: bool, stream: TextIO | No
     for key, why in sorted(result.errors.items()):  # a ticker, or ticker/analyst
         console.print(f"[bold red]{escape(key)}: failed[/] - {escape(why)}")
     console.print(_decisions_table(result))
+    for line in problem_lines(result):
+        console.print(f"[yellow]{escape(line)}[/]")
     console.print(_totals(result))
 
 

@@ -8,10 +8,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from blocks.database import HedgeflowDatabase
+from hedgeflow import unwritten
 from hedgeflow.schemas import RunResult
 from hedgeflow.store import database_url, get_engine, persist_run, safe_url
 
-__all__ = ["PersistError", "persist_run_task"]
+__all__ = ["PersistError", "keep_unwritten", "persist_run_task"]
 
 
 class PersistError(RuntimeError):
@@ -33,13 +34,21 @@ def persist_run_task(result: RunResult, database: HedgeflowDatabase | None = Non
     """Write ``result`` (runs, signals, orders) in one transaction; True when new, False when it replaced a copy.
 
     The database is the block's URL, else HEDGEFLOW_DATABASE_URL, else the local
-    SQLite file. Database errors raise PersistError, which Prefect retries.
+    SQLite file. Database errors raise PersistError, which Prefect retries. Once
+    written, runs kept earlier while the database was away are written too.
     """
     url = database.get_url() if database is not None else database_url()
     try:
-        return persist_run(get_engine(url), result)
+        engine = get_engine(url)
+        new = persist_run(engine, result)
+        unwritten.replay(engine)
+        return new
     except SQLAlchemyError as exc:
-        raise PersistError(
-            f"could not persist run {result.run_id} to {safe_url(url)}: {_reason(exc, url)}; "
-            "the RunResult is kept in Prefect's persisted result"
-        ) from None
+        raise PersistError(f"could not persist run {result.run_id} to {safe_url(url)}: {_reason(exc, url)}") from None
+
+
+@task(name="keep-unwritten", cache_policy=NO_CACHE)
+async def keep_unwritten(result: RunResult, why: str) -> RunResult:
+    """The database did not take ``result``: keep it as JSON and say so in the result."""
+    path = unwritten.keep(result)
+    return result.model_copy(update={"persist_error": why.removeprefix("PersistError: "), "saved_to": str(path)})
