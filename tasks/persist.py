@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy.engine import make_url
@@ -17,6 +19,20 @@ __all__ = ["PersistError", "keep_unwritten", "persist_run_task"]
 
 class PersistError(RuntimeError):
     """The run could not be written; the message names the run and the database, never a password."""
+
+
+class _HandledByTheFlow(logging.Filter):
+    """A PersistError is the flow's to report (one line, the run kept as JSON): Prefect's record of it
+    becomes INFO without the traceback, so the console shows it only with ``--verbose``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, PersistError) or "PersistError" in str(record.msg):
+            record.levelno, record.levelname, record.exc_info, record.exc_text = logging.INFO, "INFO", None, None
+        return True
+
+
+logging.getLogger("prefect.task_runs").addFilter(_HandledByTheFlow())
 
 
 def _reason(exc: BaseException, url: str) -> str:
