@@ -17,12 +17,22 @@ from pydantic import Field, SecretStr
 from blocks.cache import redis_problem
 from hedgeflow.breaker import DEFAULT_COUNTED_ERRORS, BreakerSettings, CircuitBreaker, MemoryStore, RedisStore
 
-__all__ = ["CircuitBreakerBlock"]
+__all__ = ["CircuitBreakerBlock", "redis_reported"]
 
 log = logging.getLogger(__name__)
 
 _BREAKERS: dict[tuple[BreakerSettings, str | None], CircuitBreaker] = {}
 _BREAKERS_LOCK = threading.Lock()
+_REPORTED: set[str] = set()  # Redis problems this process has warned about already: one warning each
+_REPORTED_LOCK = threading.Lock()
+
+
+def redis_reported(problem: str) -> bool:
+    """Record that ``problem`` was reported; whether it had been before."""
+    with _REPORTED_LOCK:
+        seen = problem in _REPORTED
+        _REPORTED.add(problem)
+    return seen
 
 
 class CircuitBreakerBlock(Block):
@@ -103,6 +113,7 @@ class CircuitBreakerBlock(Block):
             return MemoryStore()
         problem = redis_problem(url)
         if problem is not None:
-            log.warning("%s: the circuit breaker keeps its state in this process only", problem)
+            if not redis_reported(problem):  # the run's cache warning may have said it already
+                log.warning("%s: the circuit breaker keeps its state in this process only", problem)
             return MemoryStore()
         return RedisStore(url)

@@ -191,7 +191,9 @@ def analyze(args: argparse.Namespace, note: Note, verbosity: str) -> int:
     labels = ["hedgeflow", f"model:{request.model.split(':')[0]}", *(f"ticker:{t}" for t in request.tickers)]
     count = len(resolve_analysts(request.analysts))
     progress = contextlib.nullcontext() if args.json else live_progress(request.tickers, count)
-    with progress, tags(*labels):
+    from deployments.cli_render import collapse_repeats
+
+    with collapse_repeats(), progress, tags(*labels):
         result = asyncio.run(hedge_fund(
             tickers=request.tickers,
             start=request.start,

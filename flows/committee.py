@@ -22,6 +22,7 @@ from prefect.states import State
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote, unmapped
 
+from blocks.breaker import redis_reported
 from blocks.cache import CacheBackend
 from hedgeflow.schemas import AgentSignal, CacheStats, Snapshot
 from tasks.analyst import analyst_signal
@@ -118,8 +119,9 @@ class Committee:
 
     async def prepare(self) -> None:
         self.backend = backend = await cache_backend()
-        if backend.notice:
-            get_run_logger().warning(backend.notice)
+        if backend.notice:  # one warning for the cache and the breaker, which share the Redis
+            redis_reported(backend.notice.rsplit(": ", 1)[0])
+            get_run_logger().warning("%s (the circuit breaker too)", backend.notice)
         self._fetchers = {
             ds: fetch_dataset.with_options(**cache_options("fetch", backend, self.refresh, ds, self.end))
             for ds in DATASETS

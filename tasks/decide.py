@@ -35,7 +35,8 @@ def decide_orders(
     allowed = allowed_actions(limits, portfolio)
     rules = rules_orders(signals, allowed)
     prices = {limit.ticker: limit.price for limit in limits}
-    client = guarded_client(setup or ModelSetup(model=model))
+    fallbacks: list[str] = []
+    client = guarded_client(setup or ModelSetup(model=model), fallbacks)
     try:
         decision = model_decisions(client, signals, allowed, prices, rules)
     except ModelError as exc:  # the guarded model wants it retried: Prefect does
@@ -45,6 +46,8 @@ def decide_orders(
         transaction = get_transaction()
         if transaction is not None:
             transaction.write_on_commit = False  # a gap or fallback is never cached
-        for ticker, why in sorted(decision.degraded.items()):
-            get_run_logger().warning("portfolio manager: %s takes the rules order (%s)", ticker, why)
+        gaps = {t: why for t, why in decision.degraded.items() if why not in fallbacks}  # fallbacks: said already
+        if gaps:
+            get_run_logger().warning("portfolio manager: rules orders for %s",
+                                     "; ".join(f"{t} ({why})" for t, why in sorted(gaps.items())))
     return decision.orders, decision.usage, decision.degraded
