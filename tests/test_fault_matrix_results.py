@@ -254,3 +254,23 @@ def test_database_down_at_persist_prints_keeps_and_replays(tmp_path: Path, postg
         with get_engine(postgres_url).begin() as connection:  # only what this test wrote
             for table, column in ((SignalRow, SignalRow.run_id), (OrderRow, OrderRow.run_id), (RunRow, RunRow.id)):
                 connection.execute(delete(table).where(column == printed.run_id))
+
+
+# --------------------------------------------------------------------------- row 12: noise
+
+
+def test_an_outage_with_redis_down_says_each_thing_once(tmp_path: Path, fake_model: FakeServer) -> None:
+    """Redis unreachable and the model down: one Redis warning, repeats summarised, no traceback at exit."""
+    fake_model.mode(outage=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env.update(HEDGEFLOW_HOME=str(tmp_path / "home"), HEDGEFLOW_SERVER="ephemeral", OPENAI_API_KEY="sk-test",
+               HEDGEFLOW_REDIS_URL="redis://127.0.0.1:1/0")
+    run = subprocess.run([HEDGEFLOW, "analyze", "--tickers", "AAPL,NVDA", "--analysts", "technicals,valuation,growth",
+                          "--model", _model(fake_model)], env=env, capture_output=True, text=True, timeout=300)
+    fake_model.mode(outage=False)
+    assert run.returncode == 0, run.stderr[-2000:]  # degraded: every order delivered, from rules
+    assert run.stderr.count("is unreachable") == 1, run.stderr
+    assert "more warning(s) like: degraded to rules: circuit breaker" in run.stderr
+    degraded_lines = [line for line in run.stderr.splitlines() if "degraded to rules: circuit breaker" in line]
+    assert len(degraded_lines) == 2  # the first such warning, then its summary
+    assert "SyncHttpxClientWrapper" not in run.stderr and "Exception ignored" not in run.stderr
