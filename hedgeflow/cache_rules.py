@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import hashlib
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -66,11 +67,16 @@ def _source_file(name: str) -> Path | None:
     return path if path.is_file() else None
 
 
+_PARSE_LOCK = threading.Lock()
+
+
 def _imports(name: str) -> set[str]:
     """The hedgeflow modules ``name`` imports at module level (``from hedgeflow import finmath`` too)."""
     path = _source_file(name)
     found: set[str] = set()
-    for node in ast.parse(path.read_text(encoding="utf-8")).body if path else ():
+    with _PARSE_LOCK:  # CPython 3.11's parser is not thread-safe: "AST constructor recursion depth mismatch"
+        tree = ast.parse(path.read_text(encoding="utf-8")) if path else None
+    for node in tree.body if tree is not None else ():
         if isinstance(node, ast.Import):
             candidates = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
