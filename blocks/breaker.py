@@ -19,7 +19,7 @@ from blocks.cache import redis_problem
 from hedgeflow.breaker import DEFAULT_COUNTED_ERRORS, BreakerSettings, CircuitBreaker, FileStore, MemoryStore, RedisStore
 from hedgeflow.paths import home
 
-__all__ = ["CircuitBreakerBlock"]
+__all__ = ["CircuitBreakerBlock", "redis_reported"]
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,16 @@ ErrorKind = Literal["connection", "overloaded", "rate_limit", "server_error", "t
 
 _BREAKERS: dict[tuple[BreakerSettings, str], CircuitBreaker] = {}
 _BREAKERS_LOCK = threading.Lock()
+_REPORTED: set[str] = set()  # Redis problems this process has warned about already: one warning each
+_REPORTED_LOCK = threading.Lock()
+
+
+def redis_reported(problem: str) -> bool:
+    """Record that ``problem`` was reported; whether it had been before."""
+    with _REPORTED_LOCK:
+        seen = problem in _REPORTED
+        _REPORTED.add(problem)
+    return seen
 
 
 class CircuitBreakerBlock(Block):
@@ -114,6 +124,7 @@ class CircuitBreakerBlock(Block):
             return FileStore(home() / "breaker")
         problem = redis_problem(url)
         if problem is not None:
-            log.warning("%s: the circuit breaker keeps its state in this process only", problem)
+            if not redis_reported(problem):  # the run's cache warning may have said it already
+                log.warning("%s: the circuit breaker keeps its state in this process only", problem)
             return MemoryStore()
         return RedisStore(url)

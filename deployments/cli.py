@@ -98,6 +98,8 @@ def _parser() -> argparse.ArgumentParser:
     history.add_argument("--status", type=str.lower, choices=STATUSES, help="only runs that ended so")
     history.add_argument("--limit", type=int, default=10, help="how many runs, newest first (default 10)")
     history.add_argument("--json", action="store_true", help="print the runs as JSON")
+    history.add_argument("--replay", action="store_true",
+                         help="write the runs kept as JSON while the database was away, then list")
 
     cache = commands.add_parser("cache", help="manage cached data and signals")
     cache_commands = cache.add_subparsers(dest="cache_command", required=True, metavar="ACTION")
@@ -150,6 +152,15 @@ def _history(args: argparse.Namespace) -> int:
     from deployments.history_view import history_command, run_command
     from hedgeflow.history import AmbiguousRunError
 
+    if args.replay:
+        from deployments.history_view import replay_command
+
+        line, replayed = replay_command()
+        print(line, file=sys.stderr)
+        if not replayed:
+            from hedgeflow.results import EXIT_NOT_PERSISTED
+
+            return EXIT_NOT_PERSISTED
     if args.run is not None:
         try:
             text = run_command(args.run, args.json)

@@ -229,7 +229,9 @@ def analyze(args: argparse.Namespace, note: Note, verbosity: str) -> int:
         note(f"flow run {run_id} was left running by a process that is gone: marked Crashed")
     count = len(resolve_analysts(request.analysts))
     progress = contextlib.nullcontext() if args.json else live_progress(request.tickers, count)
-    with progress, tags(*labels), _ephemeral_start_failure():
+    from deployments.cli_render import collapse_repeats
+
+    with collapse_repeats(), progress, tags(*labels), _ephemeral_start_failure():
         result = asyncio.run(hedge_fund(
             tickers=request.tickers,
             start=request.start,
@@ -247,9 +249,15 @@ def analyze(args: argparse.Namespace, note: Note, verbosity: str) -> int:
         print_result(result, show_reasoning=args.show_reasoning)
     if show_links:
         note(f"flow run: {ui_url(api)}/runs/flow-run/{result.run_id}")  # type: ignore[arg-type]
-    if _key_refused(result):
+    if result.persist_error:
+        print(f"hedgeflow: error: run not saved to the database ({result.persist_error}); kept in "
+              f"{result.saved_to}: `hedgeflow history --replay` writes it", file=sys.stderr)
+    from hedgeflow.results import exit_code
+
+    code = exit_code(result)
+    if code == 0 and _key_refused(result):
         return 1  # the model asked for was never reached: said once in the run's log
-    return 0 if result.status != "failed" else 1
+    return code
 
 
 def _key_refused(result: RunResult) -> bool:

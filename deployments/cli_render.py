@@ -7,7 +7,11 @@ RunResult alone. rich is imported only here, and only when a terminal is there.
 
 from __future__ import annotations
 
+import logging
+import re
 import sys
+import threading
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TextIO
@@ -17,7 +21,7 @@ if TYPE_CHECKING:
 
     from hedgeflow.schemas import RunResult
 
-__all__ = ["is_terminal", "live_progress", "print_result"]
+__all__ = ["collapse_repeats", "is_terminal", "live_progress", "print_result"]
 
 SIGNAL_STYLE = {"bullish": "bold green", "bearish": "bold red", "neutral": "yellow"}
 ACTION_STYLE = {"buy": "green", "cover": "green", "sell": "red", "short": "red", "hold": "dim"}
@@ -110,6 +114,8 @@ def print_result(result: RunResult, *, show_reasoning: bool, stream: TextIO | No
         return
     from rich.markup import escape
 
+    from hedgeflow.report import problem_lines
+
     console = _console(out)
     for ticker in result.request.tickers:
         if ticker not in result.errors:
@@ -117,6 +123,8 @@ def print_result(result: RunResult, *, show_reasoning: bool, stream: TextIO | No
     for key, why in sorted(result.errors.items()):  # a ticker, or ticker/analyst
         console.print(f"[bold red]{escape(key)}: failed[/] - {escape(why)}")
     console.print(_decisions_table(result))
+    for line in problem_lines(result):
+        console.print(f"[yellow]{escape(line)}[/]")
     console.print(_totals(result))
 
 
@@ -148,3 +156,44 @@ def live_progress(tickers: list[str], analysts: int, stream: TextIO | None = Non
     finally:
         remove_listener(step)
         view.stop()
+
+
+class _Repeats(logging.Filter):
+    """Lets the first of each warning through; counts the rest that say the same (figures aside)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: Counter[str] = Counter()
+        self.first: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING or record.exc_info:
+            return True
+        text = record.getMessage()
+        key = re.sub(r"\d+(\.\d+)?", "#", text)
+        with self._lock:
+            self.seen[key] += 1
+            self.first.setdefault(key, text)
+            return self.seen[key] == 1
+
+
+@contextmanager
+def collapse_repeats(stream: TextIO | None = None) -> Iterator[None]:
+    """While a run goes: repeated identical warnings on the console show once; then one summary line each."""
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    repeats = _Repeats()
+    handlers = {h for name in ("", "prefect") for h in logging.getLogger(name).handlers
+                if isinstance(h, PrefectConsoleHandler)}
+    for handler in handlers:
+        handler.addFilter(repeats)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(repeats)
+        for key, count in repeats.seen.items():
+            if count > 1:
+                text = repeats.first[key]
+                print(f"hedgeflow: {count - 1} more warning(s) like: {text[:160]}", file=stream or sys.stderr)

@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from hedgeflow.history import RunRecord
 from hedgeflow.schemas import AgentSignal
 
-__all__ = ["REASON_WIDTH", "history_command", "render_history", "render_run", "run_command"]
+__all__ = ["REASON_WIDTH", "history_command", "render_history", "render_run", "replay_command", "run_command"]
 
 REASON_WIDTH = 70  # characters of an order's reasoning shown in the text table
 
@@ -135,3 +135,22 @@ def run_command(run_id: str, as_json: bool) -> str | None:
     if record is None:
         return None
     return record.model_dump_json(indent=2) if as_json else render_run(record)
+
+
+def replay_command() -> tuple[str, bool]:
+    """Write the runs kept while the database was away: (one line saying what happened, whether all went)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from hedgeflow import unwritten
+    from hedgeflow.store import database_url, get_engine, safe_url
+
+    url = database_url()
+    waiting = len(unwritten.kept())
+    try:
+        written = unwritten.replay(get_engine(url))
+    except SQLAlchemyError as exc:
+        cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        left = len(unwritten.kept())
+        return (f"hedgeflow: error: {left} of {waiting} kept runs not written to {safe_url(url)} "
+                f"({cause[0] if cause else type(exc).__name__}); they stay in {unwritten.unwritten_dir()}"), False
+    return f"hedgeflow: replayed {len(written)} kept run(s) into {safe_url(url)}", True

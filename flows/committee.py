@@ -22,6 +22,7 @@ from prefect.states import State
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote, unmapped
 
+from blocks.breaker import redis_reported
 from blocks.cache import CacheBackend
 from hedgeflow.schemas import AgentSignal, CacheStats, Snapshot
 from tasks.analyst import analyst_signal
@@ -31,11 +32,13 @@ from tasks.fetch import DATASETS, assemble_snapshot_task, fetch_dataset
 from tasks.model_calls import ModelSetup
 from tasks.progress import Progress
 
-__all__ = ["TASKS_IN_FLIGHT", "Committee", "large", "outcome", "settle", "shared_api_client"]
+__all__ = ["OPTIONAL_DATASETS", "TASKS_IN_FLIGHT", "Committee", "large", "outcome", "settle", "shared_api_client"]
 
 # The default runner's threads: every analyst of the seven bundled companies (7 x 19) at once,
 # with room for the risk, portfolio and persist tasks. Redis pools are sized above it (blocks.redis_pool).
 TASKS_IN_FLIGHT = 7 * 19 + 27
+# Datasets a ticker is analysed without: when their fetch fails, only the analysts reading them lose that part.
+OPTIONAL_DATASETS = frozenset({"insider_trades", "news"})
 
 
 def large(value: Any) -> Any:
@@ -96,7 +99,12 @@ async def outcome(state: State[Any]) -> tuple[Any, str | None]:
 
 @dataclass
 class Committee:
-    """One window's cached tasks; every cacheable task state is kept for the hit rate, errors by ticker."""
+    """One window's cached tasks; every cacheable task state is kept for the hit rate.
+
+    ``errors``: ticker -> why it has no snapshot; ``analyst_errors``: ticker/analyst -> why no signal;
+    ``data_gaps``: ticker/dataset -> why an optional dataset is missing; ``cached``: (ticker, analyst)
+    pairs whose signal came from the cache.
+    """
 
     provider: str
     start: dt.date
@@ -104,12 +112,16 @@ class Committee:
     refresh: bool = False
     cacheable: list[State[Any]] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
+    analyst_errors: dict[str, str] = field(default_factory=dict)
+    data_gaps: dict[str, str] = field(default_factory=dict)
+    cached: set[tuple[str, str]] = field(default_factory=set)
     backend: CacheBackend = field(init=False)
 
     async def prepare(self) -> None:
         self.backend = backend = await cache_backend()
-        if backend.notice:
-            get_run_logger().warning(backend.notice)
+        if backend.notice:  # one warning for the cache and the breaker, which share the Redis
+            redis_reported(backend.notice.rsplit(": ", 1)[0])
+            get_run_logger().warning("%s (the circuit breaker too)", backend.notice)
         self._fetchers = {
             ds: fetch_dataset.with_options(**cache_options("fetch", backend, self.refresh, ds, self.end))
             for ds in DATASETS
@@ -128,11 +140,13 @@ class Committee:
         complete: list[str] = []
         datasets: list[dict[str, Any]] = []
         for index, ticker in enumerate(tickers):
-            fetched: dict[str, Any] = {}
+            fetched: dict[str, Any] = {"unavailable": {}}
             for ds in DATASETS:
                 self.cacheable.append(states[ds][index])
                 value, why = await outcome(states[ds][index])
-                if why and ticker not in self.errors:
+                if why and ds in OPTIONAL_DATASETS:
+                    fetched["unavailable"][ds] = self.data_gaps[f"{ticker}/{ds}"] = f"fetch failed: {why}"
+                elif why and ticker not in self.errors:
                     self.errors[ticker] = f"fetching {ds} failed: {why}"
                 fetched[ds] = value
             if ticker not in self.errors:
@@ -166,9 +180,11 @@ class Committee:
         for (snap, key), state in zip(pairs, states):
             signal, why = await outcome(state)
             if why:
-                self.errors[f"{snap.ticker}/{key}"] = why
+                self.analyst_errors[f"{snap.ticker}/{key}"] = why
             else:
                 signals.append(signal)
+                if state.name == "Cached":
+                    self.cached.add((snap.ticker, key))
         return signals
 
     def cache(self) -> CacheStats:

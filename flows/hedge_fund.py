@@ -27,7 +27,7 @@ from hedgeflow.schemas import AnalystKey, ModelSpec, Portfolio, RunRequest, RunR
 from tasks.decide import risk_limits
 from tasks.fetch import available_tickers, provider_named
 from tasks.model_calls import model_setup
-from tasks.persist import persist_run_task
+from tasks.persist import keep_unwritten, persist_run_task
 from tasks.report import publish_artifacts, record_result
 
 __all__ = ["hedge_fund", "run_name"]
@@ -105,16 +105,20 @@ async def hedge_fund(
         decision, why = await outcome(decided)
         if why:
             raise RuntimeError(f"the portfolio manager failed: {why}")
-        orders, pm_usage = decision
+        orders, pm_usage, degraded_orders = decision
 
         result = await record_result.with_options(result_storage=committee.backend.result_storage)(
             run_id=str(flow_run.id), request=request, start=start, end=end, started_at=started_at,
-            signals=signals, limits=limits, orders=orders, errors=committee.errors, pm_usage=pm_usage,
-            cache=committee.cache(),
+            signals=signals, limits=limits, orders=orders, errors=committee.errors,
+            analyst_errors=committee.analyst_errors, degraded_orders=degraded_orders,
+            data_gaps=committee.data_gaps, pm_usage=pm_usage, pm_cached=decided.name == "Cached",
+            cached_signals=committee.cached, cache=committee.cache(),
         )
         await publish_artifacts(quote(result))
         if persist:
             database = await HedgeflowDatabase.aload(database_block) if database_block else None
             (written,) = await settle([persist_run_task.submit(large(result), database)])
-            await written.aresult()  # raises the PersistError once its retries are spent
+            _, not_written = await outcome(written)
+            if not_written:  # retries spent: keep it as JSON for `hedgeflow history --replay`
+                result = await keep_unwritten(quote(result), not_written)
     return result

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hedgeflow.schemas import RunResult
 
-__all__ = ["decision_rows", "orders_markdown", "render_text", "signal_rows", "totals_line", "usage_rows"]
+__all__ = ["decision_rows", "orders_markdown", "problem_lines", "render_text", "signal_rows", "totals_line", "usage_rows"]
 
 
 def signal_rows(result: RunResult) -> list[dict[str, object]]:
@@ -107,6 +107,19 @@ def orders_markdown(result: RunResult) -> str:
     return "\n".join(lines)
 
 
+def problem_lines(result: RunResult) -> list[str]:
+    """What the run could not deliver as asked, one line each: analysts without a signal, rules
+    orders in place of the model's, optional datasets missing, and cached answers' savings."""
+    lines = [f"{key}: no signal - {why}" for key, why in sorted(result.analyst_errors.items())]
+    lines += [f"{ticker}: rules order - {why}" for ticker, why in sorted(result.degraded_orders.items())]
+    lines += [f"{key}: missing, analysed without it - {why}" for key, why in sorted(result.data_gaps.items())]
+    saved = result.cache_savings
+    if saved.calls:
+        lines.append(f"cache saved {saved.calls} model calls, {saved.input_tokens + saved.output_tokens:,} tokens, "
+                     f"${saved.cost_usd:.4f}")
+    return lines
+
+
 def render_text(result: RunResult, show_reasoning: bool = False) -> str:
     """A readable terminal report: signals per ticker, then orders and totals."""
     out: list[str] = []
@@ -132,6 +145,7 @@ def render_text(result: RunResult, show_reasoning: bool = False) -> str:
             f"{_money(price):>11}{_money(notional):>13}{_money(row['cash_after']):>14}{row['confidence']:>7.1f}"
         )
     out.append("")
+    out.extend(problem_lines(result))
     out.append(f"status {result.status}; window {result.start} to {result.end}; degraded signals {result.degraded_count}")
     out.append(totals_line(result))
     return "\n".join(out)

@@ -450,7 +450,17 @@ class RunResult(BaseModel):
     limits: list[PositionLimit] = Field(default_factory=list)
     orders: list[Order] = Field(default_factory=list)
     errors: dict[str, str] = Field(default_factory=dict, description="Ticker -> why it could not be analysed.")
-    usage: ModelUsage = Field(default_factory=ModelUsage)
+    analyst_errors: dict[str, str] = Field(
+        default_factory=dict, description="<ticker>/<analyst> -> why that analyst produced no signal.")
+    degraded_orders: dict[str, str] = Field(
+        default_factory=dict, description="Ticker -> why its order is the rules order, not the model's.")
+    data_gaps: dict[str, str] = Field(
+        default_factory=dict, description="<ticker>/<dataset> -> why an optional dataset is missing from this run.")
+    usage: ModelUsage = Field(default_factory=ModelUsage, description="What this run spent: calls made in it.")
+    cache_savings: ModelUsage = Field(
+        default_factory=ModelUsage, description="What the cached answers this run reused had cost when made.")
+    persist_error: str | None = Field(default=None, description="Why the run could not be written to the database.")
+    saved_to: str | None = Field(default=None, description="The JSON file keeping a run the database did not take.")
     usage_by_analyst: dict[str, ModelUsage] = Field(default_factory=dict)
     cache: CacheStats = Field(default_factory=CacheStats)
     timings_s: dict[str, float] = Field(default_factory=dict)

@@ -308,7 +308,7 @@ def run_row(result: RunResult) -> dict[str, Any]:
         "cost_usd": usage.cost_usd,
         "cache_hit_rate": result.cache.hit_rate,
         "degraded_count": result.degraded_count,
-        "errors": dict(result.errors),
+        "errors": {**result.errors, **result.analyst_errors},
     }
 
 

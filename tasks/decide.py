@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from prefect import task
+from prefect.logging import get_run_logger
+from prefect.transactions import get_transaction
 
-from hedgeflow.llm import ModelError, model_orders
+from hedgeflow.llm import ModelError
+from hedgeflow.llm.agents import model_decisions
 from hedgeflow.portfolio import allowed_actions, rules_orders
 from hedgeflow.risk import position_limits
 from hedgeflow.schemas import AgentSignal, ModelUsage, Order, Portfolio, PositionLimit, Snapshot
@@ -23,18 +26,28 @@ def risk_limits(snapshots: list[Snapshot], portfolio: Portfolio) -> list[Positio
 def decide_orders(
     signals: list[AgentSignal], limits: list[PositionLimit], portfolio: Portfolio, model: str = "rules",
     setup: ModelSetup | None = None,
-) -> tuple[list[Order], ModelUsage]:
-    """One model call for every ticker; the rules decision, marked, when the model cannot answer."""
+) -> tuple[list[Order], ModelUsage, dict[str, str]]:
+    """One model call for every ticker: (orders, usage, ticker -> why its order is the rules order).
+
+    A ticker the model omits or decides invalidly, or every ticker when the model
+    cannot answer, takes the rules order; such a decision is never cached.
+    """
     allowed = allowed_actions(limits, portfolio)
     rules = rules_orders(signals, allowed)
     prices = {limit.ticker: limit.price for limit in limits}
-    degraded: list[str] = []
-    client = guarded_client(setup or ModelSetup(model=model), degraded)
+    fallbacks: list[str] = []
+    client = guarded_client(setup or ModelSetup(model=model), fallbacks)
     try:
-        orders, usage = model_orders(client, signals, allowed, prices, rules)
+        decision = model_decisions(client, signals, allowed, prices, rules)
     except ModelError as exc:  # the guarded model wants it retried: Prefect does
         wait_retry_after(exc)
         raise
-    if degraded:
-        orders = [o.model_copy(update={"reasoning": f"{o.reasoning} [rules: {degraded[-1]}]"}) for o in orders]
-    return orders, usage
+    if decision.degraded:
+        transaction = get_transaction()
+        if transaction is not None:
+            transaction.write_on_commit = False  # a gap or fallback is never cached
+        gaps = {t: why for t, why in decision.degraded.items() if why not in fallbacks}  # fallbacks: said already
+        if gaps:
+            get_run_logger().warning("portfolio manager: rules orders for %s",
+                                     "; ".join(f"{t} ({why})" for t, why in sorted(gaps.items())))
+    return decision.orders, decision.usage, decision.degraded

@@ -39,9 +39,10 @@ def test_second_identical_run_is_all_cached(cold_cache: None, fake_model: FakeSe
     second = _run(tickers=["AAPL", "NVDA"], analysts=FEW, model=_model(fake_model))
     assert second.cache.hit_rate == 1.0 and second.cache.memory_hits == second.cache.lookups
     assert fake_model.counters()["calls"] == calls  # no new model call, the portfolio manager's included
-    assert [s.model_dump(exclude={"elapsed_s"}) for s in second.signals] == [
-        s.model_dump(exclude={"elapsed_s"}) for s in first.signals
+    assert [s.model_dump(exclude={"elapsed_s", "usage"}) for s in second.signals] == [
+        s.model_dump(exclude={"elapsed_s", "usage"}) for s in first.signals
     ]
+    assert second.usage.calls == 0 and second.cache_savings.calls == first.usage.calls  # issue 17 row 8
 
 
 def test_refresh_recomputes(cold_cache: None) -> None:

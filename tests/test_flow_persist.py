@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from pathlib import Path
 
@@ -40,19 +39,16 @@ def test_a_database_block_sends_runs_to_postgres(cold_cache: None, postgres_url:
     assert result.run_id in {r.run_id for r in records}
 
 
-def test_a_database_that_stays_down_fails_the_run_and_keeps_the_result(cold_cache: None) -> None:
-    from prefect.results import ResultRecord
-
+def test_a_database_that_stays_down_keeps_the_result_as_json(cold_cache: None) -> None:
     from blocks.database import HedgeflowDatabase
     from flows.hedge_fund import hedge_fund
     from hedgeflow.paths import home
     from hedgeflow.schemas import RunResult
 
     HedgeflowDatabase(url=SecretStr("postgresql+psycopg://hf:s3cret-pw@127.0.0.1:1/none")).save("down", overwrite=True)
-    state = asyncio.run(hedge_fund(tickers=["V"], end=END, analysts=FEW, database_block="down", return_state=True))
-    assert state.is_failed()
-    assert "could not persist run" in str(state.message) and "s3cret-pw" not in str(state.message)
-
-    stored = home() / "results" / f"run-{state.state_details.flow_run_id}-result"
-    result: RunResult = ResultRecord.deserialize(stored.read_bytes()).result
-    assert result.run_id == str(state.state_details.flow_run_id) and len(result.signals) == 2
+    result: RunResult = run_flow(hedge_fund, tickers=["V"], end=END, analysts=FEW, database_block="down")
+    assert result.persist_error and "could not persist run" in result.persist_error
+    assert "s3cret-pw" not in result.persist_error
+    kept = home() / "unwritten" / f"{result.run_id}.json"
+    assert result.saved_to == str(kept)
+    assert len(RunResult.model_validate_json(kept.read_text()).signals) == 2

@@ -29,13 +29,15 @@ def assemble_snapshot(
     insider_trades: list[InsiderTrade] | None,
     news: list[CompanyNews] | None,
     market_cap: float | None,
+    unavailable: dict[str, str] | None = None,
 ) -> Snapshot:
-    """Assemble fetched datasets; name every dataset the provider lacks."""
+    """Assemble fetched datasets; name every dataset the provider lacks, or that failed (``unavailable``: why)."""
+    failed = unavailable or {}
     missing: list[str] = []
     if insider_trades is None:
-        missing.append(f"insider_trades: not provided by {provider}")
+        missing.append(f"insider_trades: {failed.get('insider_trades', f'not provided by {provider}')}")
     if news is None:
-        missing.append(f"news: not provided by {provider}")
+        missing.append(f"news: {failed.get('news', f'not provided by {provider}')}")
     if not line_items:
         missing.append(f"line_items: no filings on or before {end}")
     if not metrics:

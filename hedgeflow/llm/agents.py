@@ -8,6 +8,7 @@ rules model is a client like any other: it answers with the rules answer.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from hedgeflow.llm.base import ModelClient
 from hedgeflow.llm.prompts import (
@@ -19,7 +20,7 @@ from hedgeflow.llm.prompts import (
 from hedgeflow.portfolio import fit_to_book
 from hedgeflow.schemas import AgentSignal, Analysis, ModelUsage, Order
 
-__all__ = ["clamp_orders", "model_label", "model_orders", "model_signal"]
+__all__ = ["PortfolioDecision", "clamp_orders", "model_decisions", "model_label", "model_orders", "model_signal"]
 
 
 def model_label(client: ModelClient) -> str:
@@ -47,6 +48,46 @@ def model_signal(client: ModelClient, spec_persona: str, analysis: Analysis, rul
     })
 
 
+@dataclass(frozen=True)
+class PortfolioDecision:
+    """The portfolio manager's orders, what they cost, and the tickers whose order came from the rules (why)."""
+
+    orders: list[Order]
+    usage: ModelUsage = field(default_factory=ModelUsage)
+    degraded: dict[str, str] = field(default_factory=dict)
+
+
+def model_decisions(
+    client: ModelClient,
+    signals: list[AgentSignal],
+    allowed: Mapping[str, Mapping[str, int]],
+    prices: dict[str, float],
+    rules_orders: list[Order] | None = None,
+) -> PortfolioDecision:
+    """One model call decides every ticker; the answer is clamped per ticker and fitted to the book.
+
+    ``allowed`` maps ticker -> action -> max quantity (``portfolio.allowed_actions``
+    also carries the book: free cash, margin, prices). A ticker the model skips,
+    or decides invalidly (an action it may not take, a non-positive quantity),
+    takes its rules order and is listed in ``degraded`` with the reason; tickers
+    it invents are dropped.
+    """
+    if not allowed:
+        return PortfolioDecision([])
+    if client.provider == "rules":
+        proposed = [o.model_dump() for o in rules_orders or []]
+        return PortfolioDecision(clamp_orders(proposed, allowed))
+    request = portfolio_request(signals, allowed, prices, rules_orders)
+    reply = client.complete(request, PortfolioAnswer)
+    gaps: dict[str, str] = {}
+    orders = clamp_orders([d.model_dump() for d in reply.output.decisions], allowed, rules_orders, gaps)
+    if reply.degraded_reason is not None:  # the whole answer came from the rules fallback
+        why = reply.degraded_reason
+        gaps = {ticker: why for ticker in sorted(allowed)}
+        orders = [o.model_copy(update={"reasoning": f"{o.reasoning} [rules: {why}]"}) for o in orders]
+    return PortfolioDecision(orders, reply.usage, gaps)
+
+
 def model_orders(
     client: ModelClient,
     signals: list[AgentSignal],
@@ -54,33 +95,54 @@ def model_orders(
     prices: dict[str, float],
     rules_orders: list[Order] | None = None,
 ) -> tuple[list[Order], ModelUsage]:
-    """One model call decides every ticker; the answer is clamped per ticker and fitted to the book.
+    """``model_decisions`` as (orders, usage)."""
+    decision = model_decisions(client, signals, allowed, prices, rules_orders)
+    return decision.orders, decision.usage
 
-    ``allowed`` maps ticker -> action -> max quantity (``portfolio.allowed_actions``
-    also carries the book: free cash, margin, prices). Tickers the model skips
-    hold; tickers it invents are dropped.
+
+def _invalid(decision: Mapping[str, object], limits: Mapping[str, int]) -> str | None:
+    """Why a decision cannot be carried out as given, or None."""
+    action = str(decision.get("action", "hold"))
+    try:
+        quantity = int(decision.get("quantity", 0) or 0)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return f"quantity {decision.get('quantity')!r} is not a number"
+    if action == "hold":
+        return None
+    if limits.get(action, 0) <= 0:
+        return f"{action} {quantity} not allowed"
+    if quantity <= 0:
+        return f"{action} with quantity {quantity}"
+    return None
+
+
+def clamp_orders(
+    decisions: list[dict[str, object]],
+    allowed: Mapping[str, Mapping[str, int]],
+    rules_orders: list[Order] | None = None,
+    gaps: dict[str, str] | None = None,
+) -> list[Order]:
+    """One Order per allowed ticker, never trusting the answer: each capped by its ticker's limit,
+    then all of them fitted to the book together (``portfolio.fit_to_book``: buys and new-short
+    margin within free cash, shared by conviction).
+
+    With ``rules_orders``, a ticker the answer omits or decides invalidly takes its rules order,
+    marked ``[rules: why]``, and ``gaps[ticker]`` says why; without them it holds 0.
     """
-    if not allowed:
-        return [], ModelUsage()
-    if client.provider == "rules":
-        proposed = [o.model_dump() for o in rules_orders or []]
-        return clamp_orders(proposed, allowed), ModelUsage()
-    request = portfolio_request(signals, allowed, prices, rules_orders)
-    reply = client.complete(request, PortfolioAnswer)
-    return clamp_orders([d.model_dump() for d in reply.output.decisions], allowed), reply.usage
-
-
-def clamp_orders(decisions: list[dict[str, object]], allowed: Mapping[str, Mapping[str, int]]) -> list[Order]:
-    """One Order per allowed ticker, never trusting the answer: each capped by its ticker's limit
-    (anything not allowed becomes hold 0), then all of them fitted to the book together
-    (``portfolio.fit_to_book``: buys and new-short margin within free cash, shared by conviction)."""
     by_ticker: dict[str, dict[str, object]] = {}
     for d in decisions:
         by_ticker.setdefault(str(d.get("ticker", "")).upper(), d)  # a repeated ticker keeps its first answer
+    rules = {o.ticker.upper(): o for o in rules_orders or []}
     orders: list[Order] = []
     for ticker in sorted(allowed):
         limits = allowed[ticker]
         decision = by_ticker.get(ticker.upper())
+        why = "no decision from the model" if decision is None else _invalid(decision, limits)
+        fallback = rules.get(ticker.upper())
+        if why is not None and fallback is not None:
+            if gaps is not None:
+                gaps[ticker] = why
+            decision = {**fallback.model_dump(), "reasoning": f"{fallback.reasoning} [rules: {why}]"}
         if decision is None:
             orders.append(Order(ticker=ticker, action="hold", quantity=0, confidence=0.0,
                                 reasoning="no decision from the model; holding"))

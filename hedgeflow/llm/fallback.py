@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from hedgeflow.breaker import BreakerOpenError, CircuitBreaker
 from hedgeflow.llm.base import ModelClient, ModelReply, ModelRequest
 from hedgeflow.llm.errors import ModelAuthError, ModelError
+from hedgeflow.schemas import ModelUsage
 
 __all__ = ["AUTH_REFUSED", "AuthRefusals", "FallbackClient", "UnavailableClient"]
 
@@ -108,15 +109,18 @@ class FallbackClient:
                 return self._fall_back(request, output_type, self._refusals.reason(self.provider, self.model) or str(exc))
             if self._retry(exc):
                 raise
-            return self._fall_back(request, output_type, f"{type(exc).__name__}: {exc}")
+            spent = getattr(exc, "usage", None)  # a malformed answer was billed all the same
+            return self._fall_back(request, output_type, f"{type(exc).__name__}: {exc}", spent)
         permit.success()
         return reply
 
-    def _fall_back(self, request: ModelRequest, output_type: type[T], reason: str) -> ModelReply[T]:
+    def _fall_back(self, request: ModelRequest, output_type: type[T], reason: str,
+                   spent: ModelUsage | None = None) -> ModelReply[T]:
         if self._on_fallback is not None:
             self._on_fallback(reason)
         reply = self.fallback.complete(request, output_type)
-        return reply.model_copy(update={"degraded_reason": reason})
+        usage = reply.usage + spent if spent is not None else reply.usage
+        return reply.model_copy(update={"degraded_reason": reason, "usage": usage})
 
 
 class UnavailableClient:
