@@ -160,18 +160,34 @@ class Book:
         )
 
     def margin_call(self, day: dt.date, marks: dict[str, float]) -> list[Trade]:
-        """Restore ``free_cash >= 0``: cover the largest shorts first, then sell the largest longs."""
+        """Restore ``free_cash >= 0``: cover the largest shorts first, then sell the largest longs.
+
+        Repeated while it helps: a cover is limited by the cash it pays with, so the cash a
+        sale of longs raises can pay for the covers the first pass could not afford.
+        """
         trades: list[Trade] = []
-        for action in ("cover", "sell"):
-            side = "short" if action == "cover" else "long"
-            by_value = sorted(
-                (t for t, h in self.holdings.items() if getattr(h, side)),
-                key=lambda t: -getattr(self.holdings[t], side) * marks[t],
-            )
-            for ticker in by_value:
-                deficit = -self.free_cash(marks)
-                if deficit <= EPS:
-                    return trades
+        while True:
+            made = len(trades)
+            for action in ("cover", "sell"):
+                side = "short" if action == "cover" else "long"
+                by_value = sorted(
+                    (t for t, h in self.holdings.items() if getattr(h, side)),
+                    key=lambda t: -getattr(self.holdings[t], side) * marks[t],
+                )
+                for ticker in by_value:
+                    deficit = -self.free_cash(marks)
+                    if deficit <= EPS:
+                        return trades
+                    _, _, change = self._per_share(action, marks[ticker])  # type: ignore[arg-type]
+                    if change <= 0:
+                        continue  # this side cannot raise free cash (costs exceed what it releases)
+                    need = math.ceil(deficit / change - EPS)
+                    trade = self.fill(day, ticker, action, min(need, getattr(self.holdings[ticker], side)), marks,  # type: ignore[arg-type]
+                                      note="margin call")
+                    if trade:
+                        trades.append(trade)
+            if len(trades) == made:  # nothing more can be covered or sold
+                return trades
                 _, _, change = self._per_share(action, marks[ticker])  # type: ignore[arg-type]
                 if change <= 0:
                     continue  # this side cannot raise free cash (costs exceed what it releases)
