@@ -14,31 +14,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from deployments.cli_args import comma_list, iso_date
+
 __all__ = ["add_parsers", "run"]
 
 EXIT_USAGE = 2
 COMMANDS = ("backtest", "scorecard")
 
 
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"malformed date {text!r}; use YYYY-MM-DD") from None
-
-
-def _list(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
-
-
 def add_parsers(commands: Any) -> None:
     """Add the two commands to the ``hedgeflow`` sub-parsers."""
     bt = commands.add_parser("backtest", help="replay the committee over a window and trade it on a simulated book")
-    bt.add_argument("--tickers", type=_list, required=True, help="comma-separated, e.g. AAPL,NVDA")
-    bt.add_argument("--start", type=_date, help="first session (default: a year before end)")
-    bt.add_argument("--end", type=_date, help="last session (default: the latest date in the data)")
+    bt.add_argument("--tickers", type=comma_list, required=True, help="comma-separated, e.g. AAPL,NVDA")
+    bt.add_argument("--start", type=iso_date, help="first session (default: a year before end)")
+    bt.add_argument("--end", type=iso_date, help="last session (default: the latest date in the data)")
     bt.add_argument("--frequency", choices=["daily", "weekly", "monthly"], default="monthly", help="rebalancing (default monthly)")
-    bt.add_argument("--analysts", type=_list, default=["all"], help="all, or comma-separated keys")
+    bt.add_argument("--analysts", type=comma_list, default=["all"], help="all, or comma-separated keys")
     bt.add_argument("--model", default="rules", help="rules | anthropic:M | openai:M | openai-compatible:M@URL")
     bt.add_argument("--cash", type=float, default=100_000.0, help="starting cash (default 100000)")
     bt.add_argument("--margin-requirement", type=float, default=0.5, help="collateral per USD shorted (default 0.5)")

@@ -9,7 +9,6 @@ line and exit code 2 before any work starts; a closed pipe ends quietly with
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import gc
 import os
 import signal
@@ -18,6 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from deployments.cli_analyze import StartError, UsageError, quiet_exit
+from deployments.cli_args import comma_list, iso_date
 
 __all__ = ["main"]
 
@@ -36,17 +36,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"malformed date {text!r}; use YYYY-MM-DD") from None
-
-
-def _list(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def _version() -> str:
@@ -68,12 +57,12 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     analyze = commands.add_parser("analyze", parents=[loudness], help="analyse tickers with the committee and decide orders")
-    analyze.add_argument("--tickers", type=_list, required=True, help="comma-separated, e.g. AAPL,NVDA")
-    analyze.add_argument("--start", "--start-date", dest="start", type=_date,
+    analyze.add_argument("--tickers", type=comma_list, required=True, help="comma-separated, e.g. AAPL,NVDA")
+    analyze.add_argument("--start", "--start-date", dest="start", type=iso_date,
                          help="first date of the window (default: three months before end)")
-    analyze.add_argument("--end", "--end-date", dest="end", type=_date,
+    analyze.add_argument("--end", "--end-date", dest="end", type=iso_date,
                          help="as-of date (default: the latest date in the data; live: the last completed session)")
-    analyze.add_argument("--analysts", type=_list, default=["all"], help="all, or comma-separated keys (any case)")
+    analyze.add_argument("--analysts", type=comma_list, default=["all"], help="all, or comma-separated keys (any case)")
     analyze.add_argument("--model", default="rules", help=MODEL_HELP)
     analyze.add_argument("--cash", "--initial-cash", dest="cash", type=float, default=100_000.0,
                          help="initial cash (default 100000)")

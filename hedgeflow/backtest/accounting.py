@@ -188,12 +188,3 @@ class Book:
                         trades.append(trade)
             if len(trades) == made:  # nothing more can be covered or sold
                 return trades
-                _, _, change = self._per_share(action, marks[ticker])  # type: ignore[arg-type]
-                if change <= 0:
-                    continue  # this side cannot raise free cash (costs exceed what it releases)
-                need = math.ceil(deficit / change - EPS)
-                trade = self.fill(day, ticker, action, min(need, getattr(self.holdings[ticker], side)), marks,  # type: ignore[arg-type]
-                                  note="margin call")
-                if trade:
-                    trades.append(trade)
-        return trades
