@@ -255,8 +255,8 @@ def test_expensive_company_is_valuation_bearish() -> None:
 
 def test_dcf_is_the_scenario_weighted_value() -> None:
     sub = valuation.analyze(company(fcf=10e9, market_cap=60e9)).sub_score("dcf")
-    expected = sum(s.weight * sub.figures[f"value_{s.name}"] for s in valuation.SCENARIOS)
-    assert sum(s.weight for s in valuation.SCENARIOS) == pytest.approx(1.0)
+    expected = sum(s.weight * sub.figures[f"value_{s.name}"] for s in valuation.THRESHOLDS.scenarios)
+    assert sum(s.weight for s in valuation.THRESHOLDS.scenarios) == pytest.approx(1.0)
     assert sub.figures["value_bear"] < sub.figures["value_base"] < sub.figures["value_bull"]
     assert sub.figures["value"] == pytest.approx(expected)
 
@@ -302,7 +302,8 @@ def test_insider_balance_weighs_value() -> None:
         make_snapshot(insider_trades=[trade(1000, 90_000), trade(-100, -10_000), trade(0)])
     ).sub_score("insider")
     assert sub.score == pytest.approx(0.8)  # (90k - 10k) / 100k
-    assert (sub.figures["buys"], sub.figures["sells"]) == (1.0, 1.0)
+    assert (sub.figures["insider_buys"], sub.figures["insider_sells"]) == (1.0, 1.0)
+    assert "in value" in sub.details
     by_shares = sentiment.analyze(make_snapshot(insider_trades=[trade(100), trade(-300)])).sub_score("insider")
     assert by_shares.score == pytest.approx(-0.5)  # (100 - 300) / 400
     empty = sentiment.analyze(make_snapshot(insider_trades=[])).sub_score("insider")

@@ -6,7 +6,14 @@ import statistics
 from dataclasses import dataclass
 
 from hedgeflow import finmath
-from hedgeflow.analysts.base import no_data, rules_signal, score_between, sub_score
+from hedgeflow.analysts.base import (
+    SIGNAL_THRESHOLD,
+    analysis_of,
+    no_data,
+    rules_signal,
+    score_between,
+    sub_score,
+)
 from hedgeflow.analysts.common import (
     debt_to_equity,
     finite,
@@ -18,6 +25,11 @@ from hedgeflow.analysts.common import (
     mean_score,
 )
 from hedgeflow.schemas import AgentSignal, Analysis, LineItem, Snapshot, SubScore
+
+__all__ = [
+    "DESCRIPTION", "NAME", "PERSONA", "THRESHOLDS", "WEIGHTS", "Thresholds", "Weights", "analyze", "derive_signal",
+    "roic",
+]
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,7 @@ class Thresholds:
     terminal_growth: float = 0.025
     safety_bad: float = -0.3
     safety_good: float = 0.3
+    signal_threshold: float = SIGNAL_THRESHOLD  # |weighted score| at or above this is directional
 
 
 @dataclass(frozen=True)
@@ -69,24 +82,19 @@ PERSONA = (
 )
 
 
-def analyze(snapshot: Snapshot) -> Analysis:
-    t, w = THRESHOLDS, WEIGHTS
+def analyze(snapshot: Snapshot, *, thresholds: Thresholds = THRESHOLDS, weights: Weights = WEIGHTS) -> Analysis:
+    t, w = thresholds, weights
     subs = (
         _growth_reinvestment(snapshot, t, w.growth_reinvestment),
         _risk(snapshot, t, w.risk),
         _relative_valuation(snapshot, t, w.relative_valuation),
         _dcf(snapshot, t, w.dcf),
     )
-    figures: dict[str, float | None] = {"market_cap": market_cap(snapshot)}
-    for sub in subs:
-        figures.update(sub.figures)
-    return Analysis(
-        analyst="aswath_damodaran", ticker=snapshot.ticker, as_of=snapshot.end, sub_scores=subs, figures=figures
-    )
+    return analysis_of("aswath_damodaran", snapshot, subs, market_cap=market_cap(snapshot))
 
 
-def derive_signal(analysis: Analysis) -> AgentSignal:
-    return rules_signal(analysis)
+def derive_signal(analysis: Analysis, *, thresholds: Thresholds = THRESHOLDS) -> AgentSignal:
+    return rules_signal(analysis, threshold=thresholds.signal_threshold)
 
 
 def _ebit(item: LineItem) -> float | None:

@@ -1,9 +1,14 @@
 """What every analyst module shares: scoring helpers and the rules signal.
 
-An analyst module has one shape: frozen ``Thresholds``/``Weights`` at the top,
-a pure ``analyze(snapshot) -> Analysis`` made of named sub-scores, a
-``derive_signal(analysis) -> AgentSignal`` (usually ``rules_signal``) and a
-``PERSONA`` text for model prompts.
+An analyst module has one shape: frozen ``Thresholds``/``Weights`` dataclasses
+and their defaults ``THRESHOLDS``/``WEIGHTS`` at the top; a pure
+``analyze(snapshot, *, thresholds=THRESHOLDS, weights=WEIGHTS) -> Analysis``
+made of named sub-scores and built by ``analysis_of``; a
+``derive_signal(analysis, *, thresholds=THRESHOLDS) -> AgentSignal`` (usually
+``rules_signal`` at ``thresholds.signal_threshold``); ``NAME``,
+``DESCRIPTION``, a ``PERSONA`` text for model prompts, and ``__all__``.
+No function reads ``THRESHOLDS`` or ``WEIGHTS`` itself: they are defaults only
+(tests/test_analyst_shape.py checks every module).
 """
 
 from __future__ import annotations
@@ -15,7 +20,9 @@ from dataclasses import dataclass
 from hedgeflow.schemas import AgentSignal, Analysis, Signal, Snapshot, SubScore
 
 __all__ = [
+    "SIGNAL_THRESHOLD",
     "AnalystSpec",
+    "agent_signal",
     "analysis_of",
     "clamp",
     "no_data",
@@ -93,10 +100,18 @@ def no_data(name: str, why: str, *, weight: float = 1.0) -> SubScore:
     return SubScore(name=name, score=None, weight=weight, details=f"no data: {why}")
 
 
-def analysis_of(analyst: str, snapshot: Snapshot, subs: tuple[SubScore, ...]) -> Analysis:
-    """The Analysis of ``subs``, with every sub-score's key figures gathered at the top."""
-    figures = {key: value for sub in subs for key, value in sub.figures.items()}
-    return Analysis(analyst=analyst, ticker=snapshot.ticker, as_of=snapshot.end, sub_scores=subs, figures=figures)
+def analysis_of(
+    analyst: str, snapshot: Snapshot, subs: tuple[SubScore, ...], *, gather: bool = True, **figures: float | None
+) -> Analysis:
+    """The Analysis of ``subs``: the ``figures`` given, then (with ``gather``) every sub-score's figures.
+
+    ``gather=False`` keeps only the figures given, for an analyst whose sub-scores
+    share figure names (valuation's ``gap`` per method) or already carry them all.
+    """
+    top = dict(figures)
+    if gather:
+        top.update((key, value) for sub in subs for key, value in sub.figures.items())
+    return Analysis(analyst=analyst, ticker=snapshot.ticker, as_of=snapshot.end, sub_scores=subs, figures=top)
 
 
 def rules_signal(analysis: Analysis, *, threshold: float = SIGNAL_THRESHOLD) -> AgentSignal:
@@ -113,7 +128,7 @@ def rules_signal(analysis: Analysis, *, threshold: float = SIGNAL_THRESHOLD) -> 
     scored_weight = sum(s.weight for s in scored)
     if not scored or scored_weight == 0 or total_weight == 0:
         missing = "; ".join(f"{s.name}: {s.details}" for s in subs) or "nothing to score"
-        return _signal(analysis, "neutral", 0.0, f"No data to judge ({missing}).")
+        return agent_signal(analysis, "neutral", 0.0, f"No data to judge ({missing}).")
     mean = sum(s.weight * (s.score or 0.0) for s in scored) / scored_weight
     coverage = scored_weight / total_weight
     signal: Signal
@@ -127,7 +142,7 @@ def rules_signal(analysis: Analysis, *, threshold: float = SIGNAL_THRESHOLD) -> 
         signal, strength = "neutral", 1.0 - abs(mean) / threshold
         agree = sum(s.weight for s in scored if abs(s.score or 0.0) < threshold)
     confidence = 100.0 * coverage * (0.6 * strength + 0.4 * agree / scored_weight)
-    return _signal(analysis, signal, confidence, _reason(signal, mean, scored, subs))
+    return agent_signal(analysis, signal, confidence, _reason(signal, mean, scored, subs))
 
 
 def _reason(signal: Signal, mean: float, scored: list[SubScore], subs: tuple[SubScore, ...]) -> str:
@@ -140,7 +155,8 @@ def _reason(signal: Signal, mean: float, scored: list[SubScore], subs: tuple[Sub
     return text + "."
 
 
-def _signal(analysis: Analysis, signal: Signal, confidence: float, reasoning: str) -> AgentSignal:
+def agent_signal(analysis: Analysis, signal: Signal, confidence: float, reasoning: str) -> AgentSignal:
+    """The AgentSignal of ``analysis``, its confidence clamped to [0, 100] and rounded to 0.1."""
     return AgentSignal(
         analyst=analysis.analyst,
         ticker=analysis.ticker,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from hedgeflow import finmath
 from hedgeflow.analysts.base import (
+    SIGNAL_THRESHOLD,
     analysis_of,
     no_data,
     rules_signal,
@@ -25,6 +26,11 @@ from hedgeflow.analysts.common import (
 )
 from hedgeflow.schemas import AgentSignal, Analysis, Snapshot, SubScore
 
+__all__ = [
+    "DESCRIPTION", "NAME", "PERSONA", "THRESHOLDS", "WEIGHTS", "Thresholds", "Weights", "analyze", "derive_signal",
+    "eps_series",
+]
+
 
 @dataclass(frozen=True)
 class Thresholds:
@@ -36,6 +42,7 @@ class Thresholds:
     graham_safety_good: float = 0.5
     ncav_ratio_bad: float = 0.33  # NCAV / market cap: +1 at 1 (a net-net), -1 at a third
     ncav_ratio_good: float = 1.0
+    signal_threshold: float = SIGNAL_THRESHOLD  # |weighted score| at or above this is directional
 
 
 @dataclass(frozen=True)
@@ -58,8 +65,8 @@ PERSONA = (
 )
 
 
-def analyze(snapshot: Snapshot) -> Analysis:
-    t, w = THRESHOLDS, WEIGHTS
+def analyze(snapshot: Snapshot, *, thresholds: Thresholds = THRESHOLDS, weights: Weights = WEIGHTS) -> Analysis:
+    t, w = thresholds, weights
     subs = (
         _earnings_stability(snapshot, t, w.earnings_stability),
         _financial_strength(snapshot, t, w.financial_strength),
@@ -68,8 +75,8 @@ def analyze(snapshot: Snapshot) -> Analysis:
     return analysis_of("ben_graham", snapshot, subs)
 
 
-def derive_signal(analysis: Analysis) -> AgentSignal:
-    return rules_signal(analysis)
+def derive_signal(analysis: Analysis, *, thresholds: Thresholds = THRESHOLDS) -> AgentSignal:
+    return rules_signal(analysis, threshold=thresholds.signal_threshold)
 
 
 def eps_series(snapshot: Snapshot) -> list[float]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from hedgeflow import finmath
 from hedgeflow.analysts.base import (
+    SIGNAL_THRESHOLD,
     analysis_of,
     no_data,
     rules_signal,
@@ -25,6 +26,10 @@ from hedgeflow.analysts.common import (
     share_positive,
 )
 from hedgeflow.schemas import AgentSignal, Analysis, Snapshot, SubScore
+
+__all__ = [
+    "DESCRIPTION", "NAME", "PERSONA", "THRESHOLDS", "WEIGHTS", "Thresholds", "Weights", "analyze", "derive_signal",
+]
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,7 @@ class Thresholds:
     dcf_years: int = 5
     safety_bad: float = -0.3
     safety_good: float = 0.3
+    signal_threshold: float = SIGNAL_THRESHOLD  # |weighted score| at or above this is directional
 
 
 @dataclass(frozen=True)
@@ -71,8 +77,8 @@ PERSONA = (
 )
 
 
-def analyze(snapshot: Snapshot) -> Analysis:
-    t, w = THRESHOLDS, WEIGHTS
+def analyze(snapshot: Snapshot, *, thresholds: Thresholds = THRESHOLDS, weights: Weights = WEIGHTS) -> Analysis:
+    t, w = thresholds, weights
     subs = (
         _quality(snapshot, t, w.quality),
         _discipline(snapshot, t, w.discipline),
@@ -82,8 +88,8 @@ def analyze(snapshot: Snapshot) -> Analysis:
     return analysis_of("bill_ackman", snapshot, subs)
 
 
-def derive_signal(analysis: Analysis) -> AgentSignal:
-    return rules_signal(analysis)
+def derive_signal(analysis: Analysis, *, thresholds: Thresholds = THRESHOLDS) -> AgentSignal:
+    return rules_signal(analysis, threshold=thresholds.signal_threshold)
 
 
 def _operating_margin(snapshot: Snapshot) -> float | None:

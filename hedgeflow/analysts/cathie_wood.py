@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from hedgeflow import finmath
 from hedgeflow.analysts.base import (
+    SIGNAL_THRESHOLD,
     analysis_of,
     no_data,
     rules_signal,
@@ -24,6 +26,10 @@ from hedgeflow.analysts.common import (
     share_positive,
 )
 from hedgeflow.schemas import AgentSignal, Analysis, Snapshot, SubScore
+
+__all__ = [
+    "DESCRIPTION", "NAME", "PERSONA", "THRESHOLDS", "WEIGHTS", "Thresholds", "Weights", "analyze", "derive_signal",
+]
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,7 @@ class Thresholds:
     dcf_years: int = 7
     safety_bad: float = -0.5
     safety_good: float = 0.5
+    signal_threshold: float = SIGNAL_THRESHOLD  # |weighted score| at or above this is directional
 
 
 @dataclass(frozen=True)
@@ -68,8 +75,8 @@ PERSONA = (
 )
 
 
-def analyze(snapshot: Snapshot) -> Analysis:
-    t, w = THRESHOLDS, WEIGHTS
+def analyze(snapshot: Snapshot, *, thresholds: Thresholds = THRESHOLDS, weights: Weights = WEIGHTS) -> Analysis:
+    t, w = thresholds, weights
     subs = (
         _disruptive_potential(snapshot, t, w.disruptive_potential),
         _innovation_growth(snapshot, t, w.innovation_growth),
@@ -78,12 +85,12 @@ def analyze(snapshot: Snapshot) -> Analysis:
     return analysis_of("cathie_wood", snapshot, subs)
 
 
-def derive_signal(analysis: Analysis) -> AgentSignal:
-    return rules_signal(analysis)
+def derive_signal(analysis: Analysis, *, thresholds: Thresholds = THRESHOLDS) -> AgentSignal:
+    return rules_signal(analysis, threshold=thresholds.signal_threshold)
 
 
 def _yearly_growth(values: list[float]) -> list[float]:
-    rates = (finite(finmath.growth_rate(new, old)) for old, new in zip(values[:-1], values[1:]))
+    rates = (finite(finmath.growth_rate(new, old)) for old, new in itertools.pairwise(values))
     return [r for r in rates if r is not None]
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from hedgeflow import finmath
 from hedgeflow.analysts.base import (
+    SIGNAL_THRESHOLD,
     analysis_of,
     no_data,
     rules_signal,
@@ -26,6 +28,10 @@ from hedgeflow.analysts.common import (
 )
 from hedgeflow.schemas import AgentSignal, Analysis, Snapshot, SubScore
 
+__all__ = [
+    "DESCRIPTION", "NAME", "PERSONA", "THRESHOLDS", "WEIGHTS", "Thresholds", "Weights", "analyze", "derive_signal",
+]
+
 
 @dataclass(frozen=True)
 class Thresholds:
@@ -41,11 +47,16 @@ class Thresholds:
     cash_conversion_good: float = 1.1
     debt_to_equity_bad: float = 1.5
     debt_to_equity_good: float = 0.3
+    share_change_bad: float = 0.05  # share count change over the record: dilution -1, buybacks +1
+    share_change_good: float = -0.05
+    revenue_growth_bad: float = -0.05  # mean yearly revenue growth
+    revenue_growth_good: float = 0.10
     growth_cv_bad: float = 1.5  # coefficient of variation of yearly revenue growth
     growth_cv_good: float = 0.3
     normalise_years: int = 5  # free cash flow averaged over this many years
     fcf_yield_bad: float = 0.02  # normalised FCF / market cap: -1 at 2%, +1 at 8%
     fcf_yield_good: float = 0.08
+    signal_threshold: float = SIGNAL_THRESHOLD  # |weighted score| at or above this is directional
 
 
 @dataclass(frozen=True)
@@ -70,8 +81,8 @@ PERSONA = (
 )
 
 
-def analyze(snapshot: Snapshot) -> Analysis:
-    t, w = THRESHOLDS, WEIGHTS
+def analyze(snapshot: Snapshot, *, thresholds: Thresholds = THRESHOLDS, weights: Weights = WEIGHTS) -> Analysis:
+    t, w = thresholds, weights
     subs = (
         _moat(snapshot, t, w.moat),
         _management(snapshot, t, w.management),
@@ -81,8 +92,8 @@ def analyze(snapshot: Snapshot) -> Analysis:
     return analysis_of("charlie_munger", snapshot, subs)
 
 
-def derive_signal(analysis: Analysis) -> AgentSignal:
-    return rules_signal(analysis)
+def derive_signal(analysis: Analysis, *, thresholds: Thresholds = THRESHOLDS) -> AgentSignal:
+    return rules_signal(analysis, threshold=thresholds.signal_threshold)
 
 
 def _moat(snapshot: Snapshot, t: Thresholds, weight: float) -> SubScore:
@@ -118,7 +129,7 @@ def _management(snapshot: Snapshot, t: Thresholds, weight: float) -> SubScore:
     score = mean_score([
         score_between(conversion, t.cash_conversion_bad, t.cash_conversion_good),
         score_between(de, t.debt_to_equity_bad, t.debt_to_equity_good),
-        score_between(share_change, 0.05, -0.05),  # dilution -1, buybacks +1
+        score_between(share_change, t.share_change_bad, t.share_change_good),
         insiders.score,
     ])
     if score is None:
@@ -136,14 +147,14 @@ def _predictability(snapshot: Snapshot, t: Thresholds, weight: float) -> SubScor
     revenue = series(items, "revenue")
     if len(revenue) < t.min_periods:
         return no_data("predictability", f"fewer than {t.min_periods} years of revenue", weight=weight)
-    growth = [finmath.growth_rate(new, old) for old, new in zip(revenue[:-1], revenue[1:])]
+    growth = [finmath.growth_rate(new, old) for old, new in itertools.pairwise(revenue)]
     growth = [g for g in growth if finite(g) is not None]
     mean_growth = sum(growth) / len(growth) if growth else None
     cv = finmath.coefficient_of_variation(growth) if mean_growth is not None and mean_growth > 0 else None
     operating_positive = share_positive(series(items, "operating_income"))
     fcf_positive = share_positive(series(items, "free_cash_flow"))
     score = mean_score([
-        score_between(mean_growth, -0.05, 0.10),
+        score_between(mean_growth, t.revenue_growth_bad, t.revenue_growth_good),
         score_between(cv, t.growth_cv_bad, t.growth_cv_good) if mean_growth and mean_growth > 0 else -1.0,
         None if operating_positive is None else 2.0 * operating_positive - 1.0,
         None if fcf_positive is None else 2.0 * fcf_positive - 1.0,

@@ -1,21 +1,22 @@
-"""Helpers shared only by the investor-persona analysts: reading a Snapshot safely.
+"""Helpers shared by the analysts: reading a Snapshot safely, and the one insider and one news sub-score.
 
 Every helper returns ``None`` (never nan, never an exception) when the data is
-missing, so a persona can turn "no data" into ``no_data(...)`` instead of a
+missing, so an analyst can turn "no data" into ``no_data(...)`` instead of a
 bearish score. Series come back oldest first, ready for ``finmath``.
-Append only: other persona modules import from here.
+Append only: the analyst modules import from here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from hedgeflow import finmath
 from hedgeflow.analysts.base import no_data, score_between, sub_score
-from hedgeflow.schemas import Snapshot, SubScore
+from hedgeflow.schemas import InsiderTrade, Snapshot, SubScore
 
 __all__ = [
     "capex_intensity",
@@ -175,7 +176,7 @@ def up_share(values: Sequence[float]) -> float | None:
     """Share of period-over-period steps that rise, for an oldest-first series; ``None`` under two values."""
     if len(values) < 2:
         return None
-    steps = list(zip(values[:-1], values[1:]))
+    steps = list(itertools.pairwise(values))
     return sum(1 for old, new in steps if new > old) / len(steps)
 
 
@@ -207,56 +208,91 @@ def capex_intensity(snapshot: Snapshot) -> float | None:
     return None
 
 
-def insider_sub_score(snapshot: Snapshot, name: str = "insiders", *, weight: float = 1.0) -> SubScore:
-    """Net insider buying by shares, (bought - sold) / (bought + sold), from -1 to +1.
+def insider_sub_score(
+    snapshot: Snapshot, name: str = "insiders", *, weight: float = 1.0, by_value: bool = False
+) -> SubScore:
+    """Net insider buying, (bought - sold) / (bought + sold), from -1 to +1: the one insider sub-score.
 
-    Abstains when the provider has no insider data or the window has no trades.
+    Sized by shares; with ``by_value``, by transaction value when every purchase
+    and sale carries one (else by shares). Abstains when the provider has no
+    insider data or the window has no purchase or sale.
     """
     if snapshot.insider_trades is None:
         return no_data(name, f"insider trades not provided by {snapshot.provider}", weight=weight)
-    shares = [finite(t.transaction_shares) for t in snapshot.insider_trades]
-    bought = sum(s for s in shares if s is not None and s > 0)
-    sold = -sum(s for s in shares if s is not None and s < 0)
+    signed = [t for t in snapshot.insider_trades if (finite(t.transaction_shares) or 0.0) != 0.0]
+    if not signed:
+        return no_data(name, "no insider purchases or sales in the window", weight=weight)
+    sized_by_value = by_value and all(finite(t.transaction_value) is not None for t in signed)
+
+    def size(trade: InsiderTrade) -> float:
+        return abs((finite(trade.transaction_value) if sized_by_value else finite(trade.transaction_shares)) or 0.0)
+
+    buys = [t for t in signed if (finite(t.transaction_shares) or 0.0) > 0]
+    sells = [t for t in signed if (finite(t.transaction_shares) or 0.0) < 0]
+    bought, sold = sum(size(t) for t in buys), sum(size(t) for t in sells)
     if bought + sold == 0:
-        return no_data(name, "no insider transactions in the window", weight=weight)
+        return no_data(name, "insider trades carry no size", weight=weight)
     balance = (bought - sold) / (bought + sold)
+    unit = "in value" if sized_by_value else "shares"
     return sub_score(
         name,
         balance,
         weight=weight,
-        details=f"insiders bought {bought:,.0f} and sold {sold:,.0f} shares",
-        shares_bought=bought,
-        shares_sold=sold,
+        details=f"insiders bought {bought:,.0f} and sold {sold:,.0f} {unit} ({len(buys)} purchases, {len(sells)} sales)",
+        insider_buys=float(len(buys)),
+        insider_sells=float(len(sells)),
+        insider_bought=bought,
+        insider_sold=sold,
         net_buying_share=balance,
     )
 
 
 def news_sub_score(
-    snapshot: Snapshot, name: str = "sentiment", *, weight: float = 1.0, contrarian: bool = False
+    snapshot: Snapshot,
+    name: str = "sentiment",
+    *,
+    weight: float = 1.0,
+    prior_headlines: float = 0.0,
+    contrarian: tuple[float, float] | None = None,
 ) -> SubScore:
-    """Headline balance (positive - negative) / headlines with a sentiment, from -1 to +1.
+    """Headline balance (bullish - bearish) / (labelled + ``prior_headlines``), from -1 to +1: the one news sub-score.
 
-    ``contrarian`` scores a pile of bad news as opportunity instead: the
-    negative share mapped from 0 (-1) to 0.6 (+1), neutral at 30%.
-    Abstains without news or without any rated headline.
+    ``prior_headlines`` shrinks a handful of headlines toward neutral (with 2, one
+    bullish headline scores 1 / 3). ``contrarian`` = (bad, good) reads a pile of bad
+    news as opportunity instead: the bearish share of labelled headlines mapped
+    from bad (-1) to good (+1). Headlines without a label abstain; so does the
+    sub-score without news or without a labelled headline.
     """
-    if snapshot.news is None:
+    news = snapshot.news
+    if news is None:
         return no_data(name, f"news not provided by {snapshot.provider}", weight=weight)
-    rated = [n.sentiment for n in snapshot.news if n.sentiment is not None]
-    if not rated:
-        return no_data(name, "no rated headlines in the window", weight=weight)
-    positive = sum(1 for s in rated if s == "bullish")
-    negative = sum(1 for s in rated if s == "bearish")
-    negative_share = negative / len(rated)
-    score = score_between(negative_share, 0.0, 0.6) if contrarian else (positive - negative) / len(rated)
+    if not news:
+        return no_data(name, "no headlines in the window", weight=weight)
+    labels = [item.sentiment for item in news if item.sentiment is not None]
+    unlabelled = len(news) - len(labels)
+    if not labels:
+        return no_data(name, f"{unlabelled} headlines, none labelled with a sentiment", weight=weight)
+    bullish = sum(1 for s in labels if s == "bullish")
+    bearish = sum(1 for s in labels if s == "bearish")
+    neutral = len(labels) - bullish - bearish
+    bearish_share = bearish / len(labels)
+    score: float | None = (bullish - bearish) / (len(labels) + prior_headlines)
+    if contrarian is not None:
+        score = score_between(bearish_share, *contrarian)
     return sub_score(
         name,
         score,
         weight=weight,
-        details=f"{positive} positive, {negative} negative of {len(rated)} headlines"
-        + (" (read contrarian)" if contrarian else ""),
-        headlines=float(len(rated)),
-        negative_share=negative_share,
+        details=f"{bullish} bullish, {bearish} bearish, {neutral} neutral of {len(labels)} labelled headlines"
+        + (f"; {unlabelled} unlabelled" if unlabelled else "")
+        + (" (read contrarian)" if contrarian is not None else ""),
+        bullish_headlines=float(bullish),
+        bearish_headlines=float(bearish),
+        neutral_headlines=float(neutral),
+        labelled_headlines=float(len(labels)),
+        unlabelled_headlines=float(unlabelled),
+        headline_balance=(bullish - bearish) / len(labels),
+        bearish_share=bearish_share,
     )
 
 

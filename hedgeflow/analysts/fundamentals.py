@@ -3,17 +3,34 @@
 Reads the newest trailing-twelve-month ``FinancialMetrics``. Each sub-score is
 the mean of its ratio checks that have data; each check maps a ratio linearly
 from a bad level (-1) to a good level (+1). The signal is a vote of the four
-sub-scores, not a weighted mean: a company wins on breadth.
+sub-scores (each votes with its weight, 1 by default), not a weighted mean: a
+company wins on breadth.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hedgeflow.analysts.base import no_data, score_between, sub_score
-from hedgeflow.schemas import AgentSignal, Analysis, FinancialMetrics, Signal, Snapshot, SubScore
+from hedgeflow.analysts.base import (
+    agent_signal,
+    analysis_of,
+    no_data,
+    score_between,
+    sub_score,
+)
+from hedgeflow.schemas import (
+    AgentSignal,
+    Analysis,
+    FinancialMetrics,
+    Signal,
+    Snapshot,
+    SubScore,
+)
 
-__all__ = ["DESCRIPTION", "NAME", "PERSONA", "THRESHOLDS", "Thresholds", "analyze", "derive_signal"]
+__all__ = [
+    "DESCRIPTION", "NAME", "PERSONA", "SUB_SCORES", "THRESHOLDS", "WEIGHTS", "Thresholds", "Weights", "analyze",
+    "derive_signal",
+]
 
 Band = tuple[float, float]  # (bad level scoring -1, good level scoring +1)
 
@@ -36,7 +53,16 @@ class Thresholds:
     margin_share: float = 0.5  # confidence = coverage x (margin_share x vote margin + rest x strength)
 
 
+@dataclass(frozen=True)
+class Weights:
+    profitability: float = 1.0
+    growth: float = 1.0
+    financial_health: float = 1.0
+    price_ratios: float = 1.0
+
+
 THRESHOLDS = Thresholds()
+WEIGHTS = Weights()
 SUB_SCORES = ("profitability", "growth", "financial_health", "price_ratios")
 
 NAME = "Fundamentals Analyst"
@@ -52,69 +78,72 @@ PERSONA = (
 )
 
 
-def analyze(snapshot: Snapshot, thresholds: Thresholds = THRESHOLDS) -> Analysis:
+def analyze(snapshot: Snapshot, *, thresholds: Thresholds = THRESHOLDS, weights: Weights = WEIGHTS) -> Analysis:
     metrics = snapshot.latest_metrics
     if metrics is None:
         why = f"no financial metrics on or before {snapshot.end}"
-        subs = tuple(no_data(name, why) for name in SUB_SCORES)
-        return Analysis(analyst="fundamentals", ticker=snapshot.ticker, as_of=snapshot.end, sub_scores=subs)
-    t = thresholds
+        subs = tuple(no_data(name, why, weight=getattr(weights, name)) for name in SUB_SCORES)
+        return analysis_of("fundamentals", snapshot, subs, gather=False)
+    t, w = thresholds, weights
     subs = (
         _mean_of(
             "profitability",
+            w.profitability,
             roe=(metrics.return_on_equity, t.return_on_equity),
             net_margin=(metrics.net_margin, t.net_margin),
             operating_margin=(metrics.operating_margin, t.operating_margin),
         ),
         _mean_of(
             "growth",
+            w.growth,
             revenue_growth=(metrics.revenue_growth, t.revenue_growth),
             earnings_growth=(metrics.earnings_growth, t.earnings_growth),
             book_value_growth=(metrics.book_value_growth, t.book_value_growth),
         ),
         _mean_of(
             "financial_health",
+            w.financial_health,
             current_ratio=(metrics.current_ratio, t.current_ratio),
             debt_to_equity=(metrics.debt_to_equity, t.debt_to_equity),
             fcf_to_eps=(_fcf_to_eps(metrics), t.fcf_to_eps),
         ),
-        _price_ratios(metrics, t),
+        _price_ratios(metrics, t, w.price_ratios),
     )
-    return Analysis(
-        analyst="fundamentals",
-        ticker=snapshot.ticker,
-        as_of=snapshot.end,
-        sub_scores=subs,
-        figures={"market_cap": snapshot.market_cap or metrics.market_cap},
-    )
+    market_cap = snapshot.market_cap or metrics.market_cap
+    return analysis_of("fundamentals", snapshot, subs, gather=False, market_cap=market_cap)
 
 
-def derive_signal(analysis: Analysis, thresholds: Thresholds = THRESHOLDS) -> AgentSignal:
-    """Majority vote of the sub-scores with data; confidence from the vote margin and score strength.
+def derive_signal(analysis: Analysis, *, thresholds: Thresholds = THRESHOLDS) -> AgentSignal:
+    """Majority vote of the sub-scores with data, each voting with its weight; confidence from
+    the vote margin and score strength.
 
-    confidence = 100 x coverage x (0.5 x |bulls - bears| / voters + 0.5 x strength), where
-    strength is the mean |score| of the winning side (for a neutral call, 1 - mean |score|).
+    confidence = 100 x coverage x (0.5 x |bull weight - bear weight| / voting weight + 0.5 x strength),
+    where strength is the weighted mean |score| of the winning side (for a neutral call,
+    1 - weighted mean |score|) and coverage the weight share of sub-scores with data. With the
+    default weights (all 1) every sub-score is one vote.
     """
     scored = [s for s in analysis.sub_scores if s.score is not None]
-    if not scored:
+    voting = sum(s.weight for s in scored)
+    if not scored or voting == 0:
         reasons = "; ".join(f"{s.name}: {s.details}" for s in analysis.sub_scores)
-        return _signal(analysis, "neutral", 0.0, f"No data to judge ({reasons}).")
+        return agent_signal(analysis, "neutral", 0.0, f"No data to judge ({reasons}).")
     band = thresholds.vote_band
     bulls = [s for s in scored if (s.score or 0.0) > band]
     bears = [s for s in scored if (s.score or 0.0) < -band]
+    bull_weight, bear_weight = sum(s.weight for s in bulls), sum(s.weight for s in bears)
     signal: Signal
-    if len(bulls) > len(bears):
+    if bull_weight > bear_weight:
         signal, winners, losers = "bullish", bulls, bears
-    elif len(bears) > len(bulls):
+    elif bear_weight > bull_weight:
         signal, winners, losers = "bearish", bears, bulls
     else:
         signal, winners, losers = "neutral", [], bulls + bears
     if winners:
-        strength = sum(abs(s.score or 0.0) for s in winners) / len(winners)
+        strength = sum(s.weight * abs(s.score or 0.0) for s in winners) / sum(s.weight for s in winners)
     else:
-        strength = 1.0 - sum(abs(s.score or 0.0) for s in scored) / len(scored)
-    margin = abs(len(bulls) - len(bears)) / len(scored)
-    coverage = len(scored) / len(analysis.sub_scores)
+        strength = 1.0 - sum(s.weight * abs(s.score or 0.0) for s in scored) / voting
+    margin = abs(bull_weight - bear_weight) / voting
+    coverage = voting / sum(s.weight for s in analysis.sub_scores)
     share = thresholds.margin_share
     confidence = 100.0 * coverage * (share * margin + (1.0 - share) * strength)
     text = f"{signal.capitalize()} by vote {len(bulls)} bullish to {len(bears)} bearish of {len(scored)} scored"
@@ -125,28 +154,29 @@ def derive_signal(analysis: Analysis, thresholds: Thresholds = THRESHOLDS) -> Ag
     absent = [s.name for s in analysis.sub_scores if s.score is None]
     if absent:
         text += f". No data for {', '.join(absent)}"
-    return _signal(analysis, signal, confidence, text + ".")
+    return agent_signal(analysis, signal, confidence, text + ".")
 
 
 def _describe(sub: SubScore) -> str:
     return f"{sub.name} {sub.score:+.2f}" + (f" ({sub.details})" if sub.details else "")
 
 
-def _mean_of(name: str, **checks: tuple[float | None, Band]) -> SubScore:
+def _mean_of(name: str, weight: float, **checks: tuple[float | None, Band]) -> SubScore:
     scores = {key: score_between(value, *band) for key, (value, band) in checks.items()}
     known = {key: s for key, s in scores.items() if s is not None}
     if not known:
-        return no_data(name, f"{', '.join(checks)} not reported")
+        return no_data(name, f"{', '.join(checks)} not reported", weight=weight)
     details = ", ".join(f"{key} {checks[key][0]:.2f}" for key in known)
     return sub_score(
         name,
         sum(known.values()) / len(known),
+        weight=weight,
         details=details,
         **{key: value for key, (value, _) in checks.items()},
     )
 
 
-def _price_ratios(metrics: FinancialMetrics, t: Thresholds) -> SubScore:
+def _price_ratios(metrics: FinancialMetrics, t: Thresholds, weight: float) -> SubScore:
     pe = metrics.price_to_earnings_ratio
     pe_score = -1.0 if pe is not None and pe <= 0 else score_between(pe, *t.price_to_earnings)  # losses
     scores = {
@@ -157,11 +187,12 @@ def _price_ratios(metrics: FinancialMetrics, t: Thresholds) -> SubScore:
     values = {"pe": pe, "pb": metrics.price_to_book_ratio, "ps": metrics.price_to_sales_ratio}
     known = [s for s in scores.values() if s is not None]
     if not known:
-        return no_data("price_ratios", "P/E, P/B and P/S not reported")
+        return no_data("price_ratios", "P/E, P/B and P/S not reported", weight=weight)
     details = ", ".join(f"P/{k[1].upper()} {values[k]:.1f}" for k, s in scores.items() if s is not None)
     return sub_score(
         "price_ratios",
         sum(known) / len(known),
+        weight=weight,
         details=details,
         price_to_earnings=pe,
         price_to_book=metrics.price_to_book_ratio,
@@ -175,13 +206,3 @@ def _fcf_to_eps(metrics: FinancialMetrics) -> float | None:
         return None
     return fcf / eps
 
-
-def _signal(analysis: Analysis, signal: Signal, confidence: float, reasoning: str) -> AgentSignal:
-    return AgentSignal(
-        analyst=analysis.analyst,
-        ticker=analysis.ticker,
-        as_of=analysis.as_of,
-        signal=signal,
-        confidence=round(max(0.0, min(100.0, confidence)), 1),
-        reasoning=reasoning,
-    )

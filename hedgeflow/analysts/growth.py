@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hedgeflow import finmath
-from hedgeflow.analysts.base import no_data, rules_signal, score_between, sub_score
+from hedgeflow.analysts.base import (
+    SIGNAL_THRESHOLD,
+    analysis_of,
+    no_data,
+    rules_signal,
+    score_between,
+    sub_score,
+)
 from hedgeflow.analysts.common import (
     current_ratio,
     debt_to_equity,
@@ -20,6 +27,11 @@ from hedgeflow.analysts.common import (
     years_between,
 )
 from hedgeflow.schemas import AgentSignal, Analysis, Snapshot, SubScore
+
+__all__ = [
+    "DESCRIPTION", "NAME", "PERSONA", "THRESHOLDS", "WEIGHTS", "Thresholds", "Weights", "analyze", "derive_signal",
+    "peg_of", "yoy_growth",
+]
 
 
 @dataclass(frozen=True)
@@ -43,6 +55,7 @@ class Thresholds:
     current_ratio_good: float = 2.0
     fcf_margin_bad: float = 0.0
     fcf_margin_good: float = 0.15
+    signal_threshold: float = SIGNAL_THRESHOLD  # |weighted score| at or above this is directional
 
 
 @dataclass(frozen=True)
@@ -67,8 +80,8 @@ PERSONA = (
 )
 
 
-def analyze(snapshot: Snapshot) -> Analysis:
-    t, w = THRESHOLDS, WEIGHTS
+def analyze(snapshot: Snapshot, *, thresholds: Thresholds = THRESHOLDS, weights: Weights = WEIGHTS) -> Analysis:
+    t, w = thresholds, weights
     subs = (
         _growth_trends(snapshot, t, w.growth_trends),
         _valuation(snapshot, t, w.valuation),
@@ -76,14 +89,11 @@ def analyze(snapshot: Snapshot) -> Analysis:
         insider_sub_score(snapshot, "insiders", weight=w.insiders),
         _financial_health(snapshot, t, w.financial_health),
     )
-    figures: dict[str, float | None] = {"market_cap": market_cap(snapshot)}
-    for sub in subs:
-        figures.update(sub.figures)
-    return Analysis(analyst="growth", ticker=snapshot.ticker, as_of=snapshot.end, sub_scores=subs, figures=figures)
+    return analysis_of("growth", snapshot, subs, market_cap=market_cap(snapshot))
 
 
-def derive_signal(analysis: Analysis) -> AgentSignal:
-    return rules_signal(analysis)
+def derive_signal(analysis: Analysis, *, thresholds: Thresholds = THRESHOLDS) -> AgentSignal:
+    return rules_signal(analysis, threshold=thresholds.signal_threshold)
 
 
 def yoy_growth(snapshot: Snapshot, field: str) -> list[float]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hedgeflow.analysts.base import (
+    SIGNAL_THRESHOLD,
     analysis_of,
     no_data,
     rules_signal,
@@ -23,6 +24,10 @@ from hedgeflow.analysts.common import (
 )
 from hedgeflow.schemas import AgentSignal, Analysis, Snapshot, SubScore
 
+__all__ = [
+    "DESCRIPTION", "NAME", "PERSONA", "THRESHOLDS", "WEIGHTS", "Thresholds", "Weights", "analyze", "derive_signal",
+]
+
 
 @dataclass(frozen=True)
 class Thresholds:
@@ -32,6 +37,9 @@ class Thresholds:
     ev_ebit_good: float = 6.0
     debt_to_equity_bad: float = 1.0
     debt_to_equity_good: float = 0.3
+    contrarian_bad: float = 0.0  # bearish share of headlines, read contrarian: -1 at none, +1 at 60%
+    contrarian_good: float = 0.6
+    signal_threshold: float = SIGNAL_THRESHOLD  # |weighted score| at or above this is directional
 
 
 @dataclass(frozen=True)
@@ -55,19 +63,19 @@ PERSONA = (
 )
 
 
-def analyze(snapshot: Snapshot) -> Analysis:
-    t, w = THRESHOLDS, WEIGHTS
+def analyze(snapshot: Snapshot, *, thresholds: Thresholds = THRESHOLDS, weights: Weights = WEIGHTS) -> Analysis:
+    t, w = thresholds, weights
     subs = (
         _deep_value(snapshot, t, w.deep_value),
         _balance_sheet(snapshot, t, w.balance_sheet),
         insider_sub_score(snapshot, "insiders", weight=w.insiders),
-        news_sub_score(snapshot, "contrarian", weight=w.contrarian, contrarian=True),
+        news_sub_score(snapshot, "contrarian", weight=w.contrarian, contrarian=(t.contrarian_bad, t.contrarian_good)),
     )
     return analysis_of("michael_burry", snapshot, subs)
 
 
-def derive_signal(analysis: Analysis) -> AgentSignal:
-    return rules_signal(analysis)
+def derive_signal(analysis: Analysis, *, thresholds: Thresholds = THRESHOLDS) -> AgentSignal:
+    return rules_signal(analysis, threshold=thresholds.signal_threshold)
 
 
 def _deep_value(snapshot: Snapshot, t: Thresholds, weight: float) -> SubScore:

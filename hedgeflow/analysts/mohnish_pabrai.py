@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hedgeflow import finmath
-from hedgeflow.analysts.base import no_data, rules_signal, score_between, sub_score
+from hedgeflow.analysts.base import (
+    SIGNAL_THRESHOLD,
+    analysis_of,
+    no_data,
+    rules_signal,
+    score_between,
+    sub_score,
+)
 from hedgeflow.analysts.common import (
     current_ratio,
     debt_to_equity,
@@ -18,6 +25,11 @@ from hedgeflow.analysts.common import (
     share_positive,
 )
 from hedgeflow.schemas import AgentSignal, Analysis, Snapshot, SubScore
+
+__all__ = [
+    "DESCRIPTION", "NAME", "PERSONA", "THRESHOLDS", "WEIGHTS", "Thresholds", "Weights", "analyze", "derive_signal",
+    "fcf_yield",
+]
 
 
 @dataclass(frozen=True)
@@ -35,6 +47,7 @@ class Thresholds:
     max_growth: float = 0.20  # growth used for doubling is the FCF or revenue CAGR, capped here
     doubling_years_bad: float = 10.0  # years to double at yield + growth: -1 at 10, +1 at 3
     doubling_years_good: float = 3.0
+    signal_threshold: float = SIGNAL_THRESHOLD  # |weighted score| at or above this is directional
 
 
 @dataclass(frozen=True)
@@ -58,23 +71,18 @@ PERSONA = (
 )
 
 
-def analyze(snapshot: Snapshot) -> Analysis:
-    t, w = THRESHOLDS, WEIGHTS
+def analyze(snapshot: Snapshot, *, thresholds: Thresholds = THRESHOLDS, weights: Weights = WEIGHTS) -> Analysis:
+    t, w = thresholds, weights
     subs = (
         _downside_protection(snapshot, t, w.downside_protection),
         _fcf_valuation(snapshot, t, w.fcf_valuation),
         _double_potential(snapshot, t, w.double_potential),
     )
-    figures: dict[str, float | None] = {"market_cap": market_cap(snapshot)}
-    for sub in subs:
-        figures.update(sub.figures)
-    return Analysis(
-        analyst="mohnish_pabrai", ticker=snapshot.ticker, as_of=snapshot.end, sub_scores=subs, figures=figures
-    )
+    return analysis_of("mohnish_pabrai", snapshot, subs, market_cap=market_cap(snapshot))
 
 
-def derive_signal(analysis: Analysis) -> AgentSignal:
-    return rules_signal(analysis)
+def derive_signal(analysis: Analysis, *, thresholds: Thresholds = THRESHOLDS) -> AgentSignal:
+    return rules_signal(analysis, threshold=thresholds.signal_threshold)
 
 
 def fcf_yield(snapshot: Snapshot) -> float | None:

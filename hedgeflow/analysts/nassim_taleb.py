@@ -7,7 +7,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from hedgeflow import finmath
-from hedgeflow.analysts.base import no_data, rules_signal, score_between, sub_score
+from hedgeflow.analysts.base import (
+    SIGNAL_THRESHOLD,
+    analysis_of,
+    no_data,
+    rules_signal,
+    score_between,
+    sub_score,
+)
 from hedgeflow.analysts.common import (
     closes,
     debt_to_equity,
@@ -20,6 +27,11 @@ from hedgeflow.analysts.common import (
     mean_score,
 )
 from hedgeflow.schemas import AgentSignal, Analysis, Snapshot, SubScore
+
+__all__ = [
+    "DESCRIPTION", "NAME", "PERSONA", "THRESHOLDS", "WEIGHTS", "Thresholds", "Weights", "analyze", "derive_signal",
+    "gain_loss_ratio",
+]
 
 
 @dataclass(frozen=True)
@@ -50,6 +62,7 @@ class Thresholds:
     cash_to_cap_good: float = 0.10
     gain_loss_bad: float = 0.85  # mean up-day / mean |down-day|
     gain_loss_good: float = 1.15
+    signal_threshold: float = SIGNAL_THRESHOLD  # |weighted score| at or above this is directional
 
 
 @dataclass(frozen=True)
@@ -76,8 +89,8 @@ PERSONA = (
 )
 
 
-def analyze(snapshot: Snapshot) -> Analysis:
-    t, w = THRESHOLDS, WEIGHTS
+def analyze(snapshot: Snapshot, *, thresholds: Thresholds = THRESHOLDS, weights: Weights = WEIGHTS) -> Analysis:
+    t, w = thresholds, weights
     daily = finmath.returns(closes(snapshot))
     subs = (
         _tail_risk(snapshot, daily, t, w.tail_risk),
@@ -86,16 +99,11 @@ def analyze(snapshot: Snapshot) -> Analysis:
         _convexity(snapshot, daily, t, w.convexity),
         insider_sub_score(snapshot, "skin_in_game", weight=w.skin_in_game),
     )
-    figures: dict[str, float | None] = {"market_cap": market_cap(snapshot), "daily_returns": float(daily.size)}
-    for sub in subs:
-        figures.update(sub.figures)
-    return Analysis(
-        analyst="nassim_taleb", ticker=snapshot.ticker, as_of=snapshot.end, sub_scores=subs, figures=figures
-    )
+    return analysis_of("nassim_taleb", snapshot, subs, market_cap=market_cap(snapshot), daily_returns=float(daily.size))
 
 
-def derive_signal(analysis: Analysis) -> AgentSignal:
-    return rules_signal(analysis)
+def derive_signal(analysis: Analysis, *, thresholds: Thresholds = THRESHOLDS) -> AgentSignal:
+    return rules_signal(analysis, threshold=thresholds.signal_threshold)
 
 
 def _tail_risk(snapshot: Snapshot, daily: np.ndarray, t: Thresholds, weight: float) -> SubScore:

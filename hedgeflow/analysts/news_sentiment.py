@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hedgeflow.analysts.base import no_data, rules_signal, sub_score
-from hedgeflow.schemas import AgentSignal, Analysis, CompanyNews, Snapshot, SubScore
+from hedgeflow.analysts.base import SIGNAL_THRESHOLD, analysis_of, rules_signal
+from hedgeflow.analysts.common import news_sub_score
+from hedgeflow.schemas import AgentSignal, Analysis, Snapshot
+
+__all__ = [
+    "DESCRIPTION", "NAME", "PERSONA", "THRESHOLDS", "WEIGHTS", "Thresholds", "Weights", "analyze", "derive_signal",
+    "unlabelled_headlines",
+]
 
 
 @dataclass(frozen=True)
@@ -13,7 +19,7 @@ class Thresholds:
     # Shrinkage: the balance is (bullish - bearish) / (labelled + prior), so a handful of
     # headlines cannot make a confident call (one bullish headline scores 1 / 3).
     neutral_prior_headlines: float = 2.0
-    signal_threshold: float = 0.15  # |score| at or above this is directional
+    signal_threshold: float = SIGNAL_THRESHOLD  # |score| at or above this is directional
 
 
 @dataclass(frozen=True)
@@ -39,49 +45,21 @@ def unlabelled_headlines(snapshot: Snapshot) -> list[str]:
     return [item.title for item in snapshot.news or () if item.sentiment is None]
 
 
-def analyze(snapshot: Snapshot) -> Analysis:
-    news = snapshot.news
-    sub = _headline_sentiment(news, snapshot.provider, THRESHOLDS, WEIGHTS.headline_sentiment)
-    figures: dict[str, float | None] = dict(sub.figures)
-    figures["headlines"] = float(len(news or ()))
-    figures["unlabelled_headlines"] = float(len(unlabelled_headlines(snapshot)))
-    return Analysis(
-        analyst="news_sentiment", ticker=snapshot.ticker, as_of=snapshot.end, sub_scores=(sub,), figures=figures
+def analyze(snapshot: Snapshot, *, thresholds: Thresholds = THRESHOLDS, weights: Weights = WEIGHTS) -> Analysis:
+    sub = news_sub_score(
+        snapshot,
+        "headline_sentiment",
+        weight=weights.headline_sentiment,
+        prior_headlines=thresholds.neutral_prior_headlines,
+    )
+    return analysis_of(
+        "news_sentiment",
+        snapshot,
+        (sub,),
+        headlines=float(len(snapshot.news or ())),
+        unlabelled_headlines=float(len(unlabelled_headlines(snapshot))),
     )
 
 
-def derive_signal(analysis: Analysis) -> AgentSignal:
-    return rules_signal(analysis, threshold=THRESHOLDS.signal_threshold)
-
-
-def _headline_sentiment(
-    news: tuple[CompanyNews, ...] | None, provider: str, t: Thresholds, weight: float
-) -> SubScore:
-    name = "headline_sentiment"
-    if news is None:
-        return no_data(name, f"news not provided by {provider}", weight=weight)
-    if not news:
-        return no_data(name, "no headlines in the window", weight=weight)
-    labels = [item.sentiment for item in news if item.sentiment is not None]
-    unlabelled = len(news) - len(labels)
-    if not labels:
-        return no_data(name, f"{unlabelled} headlines, none labelled with a sentiment", weight=weight)
-    bullish = sum(1 for s in labels if s == "bullish")
-    bearish = sum(1 for s in labels if s == "bearish")
-    neutral = len(labels) - bullish - bearish
-    balance = (bullish - bearish) / len(labels)
-    score = (bullish - bearish) / (len(labels) + t.neutral_prior_headlines)
-    return sub_score(
-        name,
-        score,
-        weight=weight,
-        details=(
-            f"{bullish} bullish, {bearish} bearish, {neutral} neutral of {len(labels)} labelled headlines"
-            + (f"; {unlabelled} unlabelled" if unlabelled else "")
-        ),
-        bullish_headlines=float(bullish),
-        bearish_headlines=float(bearish),
-        neutral_headlines=float(neutral),
-        labelled_headlines=float(len(labels)),
-        headline_balance=balance,
-    )
+def derive_signal(analysis: Analysis, *, thresholds: Thresholds = THRESHOLDS) -> AgentSignal:
+    return rules_signal(analysis, threshold=thresholds.signal_threshold)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hedgeflow.analysts.base import (
+    SIGNAL_THRESHOLD,
     analysis_of,
     no_data,
     rules_signal,
@@ -25,6 +26,10 @@ from hedgeflow.analysts.common import (
 )
 from hedgeflow.schemas import AgentSignal, Analysis, Snapshot, SubScore
 
+__all__ = [
+    "DESCRIPTION", "NAME", "PERSONA", "THRESHOLDS", "WEIGHTS", "Thresholds", "Weights", "analyze", "derive_signal",
+]
+
 
 @dataclass(frozen=True)
 class Thresholds:
@@ -40,6 +45,7 @@ class Thresholds:
     debt_to_equity_good: float = 0.3
     operating_margin_bad: float = 0.05
     operating_margin_good: float = 0.20
+    signal_threshold: float = SIGNAL_THRESHOLD  # |weighted score| at or above this is directional
 
 
 @dataclass(frozen=True)
@@ -64,8 +70,8 @@ PERSONA = (
 )
 
 
-def analyze(snapshot: Snapshot) -> Analysis:
-    t, w = THRESHOLDS, WEIGHTS
+def analyze(snapshot: Snapshot, *, thresholds: Thresholds = THRESHOLDS, weights: Weights = WEIGHTS) -> Analysis:
+    t, w = thresholds, weights
     subs = (
         _growth(snapshot, t, w.growth),
         _valuation(snapshot, t, w.valuation),
@@ -76,8 +82,8 @@ def analyze(snapshot: Snapshot) -> Analysis:
     return analysis_of("peter_lynch", snapshot, subs)
 
 
-def derive_signal(analysis: Analysis) -> AgentSignal:
-    return rules_signal(analysis)
+def derive_signal(analysis: Analysis, *, thresholds: Thresholds = THRESHOLDS) -> AgentSignal:
+    return rules_signal(analysis, threshold=thresholds.signal_threshold)
 
 
 def _growth(snapshot: Snapshot, t: Thresholds, weight: float) -> SubScore:

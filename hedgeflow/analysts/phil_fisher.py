@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from hedgeflow import finmath
 from hedgeflow.analysts.base import (
+    SIGNAL_THRESHOLD,
     analysis_of,
     no_data,
     rules_signal,
@@ -28,6 +29,10 @@ from hedgeflow.analysts.common import (
     share_positive,
 )
 from hedgeflow.schemas import AgentSignal, Analysis, Snapshot, SubScore
+
+__all__ = [
+    "DESCRIPTION", "NAME", "PERSONA", "THRESHOLDS", "WEIGHTS", "Thresholds", "Weights", "analyze", "derive_signal",
+]
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,7 @@ class Thresholds:
     pe_good: float = 20.0
     pfcf_bad: float = 50.0
     pfcf_good: float = 20.0
+    signal_threshold: float = SIGNAL_THRESHOLD  # |weighted score| at or above this is directional
 
 
 @dataclass(frozen=True)
@@ -79,8 +85,8 @@ PERSONA = (
 )
 
 
-def analyze(snapshot: Snapshot) -> Analysis:
-    t, w = THRESHOLDS, WEIGHTS
+def analyze(snapshot: Snapshot, *, thresholds: Thresholds = THRESHOLDS, weights: Weights = WEIGHTS) -> Analysis:
+    t, w = thresholds, weights
     subs = (
         _growth_quality(snapshot, t, w.growth_quality),
         _margin_stability(snapshot, t, w.margin_stability),
@@ -92,8 +98,8 @@ def analyze(snapshot: Snapshot) -> Analysis:
     return analysis_of("phil_fisher", snapshot, subs)
 
 
-def derive_signal(analysis: Analysis) -> AgentSignal:
-    return rules_signal(analysis)
+def derive_signal(analysis: Analysis, *, thresholds: Thresholds = THRESHOLDS) -> AgentSignal:
+    return rules_signal(analysis, threshold=thresholds.signal_threshold)
 
 
 def _growth_quality(snapshot: Snapshot, t: Thresholds, weight: float) -> SubScore:

@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hedgeflow import finmath
-from hedgeflow.analysts.base import no_data, rules_signal, score_between, sub_score
+from hedgeflow.analysts.base import (
+    SIGNAL_THRESHOLD,
+    analysis_of,
+    no_data,
+    rules_signal,
+    score_between,
+    sub_score,
+)
 from hedgeflow.analysts.common import (
     current_ratio,
     finite,
@@ -21,6 +28,10 @@ from hedgeflow.analysts.common import (
     up_share,
 )
 from hedgeflow.schemas import AgentSignal, Analysis, Snapshot, SubScore
+
+__all__ = [
+    "DESCRIPTION", "NAME", "PERSONA", "THRESHOLDS", "WEIGHTS", "Thresholds", "Weights", "analyze", "derive_signal",
+]
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,7 @@ class Thresholds:
     dcf_years: int = 5
     safety_bad: float = -0.3
     safety_good: float = 0.3
+    signal_threshold: float = SIGNAL_THRESHOLD  # |weighted score| at or above this is directional
 
 
 @dataclass(frozen=True)
@@ -76,8 +88,8 @@ PERSONA = (
 )
 
 
-def analyze(snapshot: Snapshot) -> Analysis:
-    t, w = THRESHOLDS, WEIGHTS
+def analyze(snapshot: Snapshot, *, thresholds: Thresholds = THRESHOLDS, weights: Weights = WEIGHTS) -> Analysis:
+    t, w = thresholds, weights
     profitability = _profitability(snapshot, t, w.profitability)
     balance = _balance_sheet(snapshot, t, w.balance_sheet)
     subs = (
@@ -88,16 +100,11 @@ def analyze(snapshot: Snapshot) -> Analysis:
         _management(snapshot, t, w.management),
         _intrinsic_value(snapshot, t, w.intrinsic_value, mean_score([profitability.score, balance.score])),
     )
-    figures: dict[str, float | None] = {"market_cap": market_cap(snapshot)}
-    for sub in subs:
-        figures.update(sub.figures)
-    return Analysis(
-        analyst="rakesh_jhunjhunwala", ticker=snapshot.ticker, as_of=snapshot.end, sub_scores=subs, figures=figures
-    )
+    return analysis_of("rakesh_jhunjhunwala", snapshot, subs, market_cap=market_cap(snapshot))
 
 
-def derive_signal(analysis: Analysis) -> AgentSignal:
-    return rules_signal(analysis)
+def derive_signal(analysis: Analysis, *, thresholds: Thresholds = THRESHOLDS) -> AgentSignal:
+    return rules_signal(analysis, threshold=thresholds.signal_threshold)
 
 
 def _profitability(snapshot: Snapshot, t: Thresholds, weight: float) -> SubScore:

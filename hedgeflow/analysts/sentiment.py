@@ -10,10 +10,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hedgeflow.analysts.base import no_data, rules_signal, sub_score
-from hedgeflow.schemas import AgentSignal, Analysis, CompanyNews, InsiderTrade, Snapshot, SubScore
+from hedgeflow.analysts.base import SIGNAL_THRESHOLD, analysis_of, rules_signal
+from hedgeflow.analysts.common import insider_sub_score, news_sub_score
+from hedgeflow.schemas import AgentSignal, Analysis, Snapshot
 
-__all__ = ["DESCRIPTION", "NAME", "PERSONA", "WEIGHTS", "Weights", "analyze", "derive_signal"]
+__all__ = [
+    "DESCRIPTION", "NAME", "PERSONA", "THRESHOLDS", "WEIGHTS", "Thresholds", "Weights", "analyze", "derive_signal",
+]
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    neutral_prior_headlines: float = 0.0  # news balance = (bullish - bearish) / (labelled + prior)
+    signal_threshold: float = SIGNAL_THRESHOLD  # |weighted score| at or above this is directional
 
 
 @dataclass(frozen=True)
@@ -22,6 +31,7 @@ class Weights:
     news: float = 0.7
 
 
+THRESHOLDS = Thresholds()
 WEIGHTS = Weights()
 
 NAME = "Sentiment Analyst"
@@ -35,71 +45,15 @@ PERSONA = (
 )
 
 
-def analyze(snapshot: Snapshot, weights: Weights = WEIGHTS) -> Analysis:
-    return Analysis(
-        analyst="sentiment",
-        ticker=snapshot.ticker,
-        as_of=snapshot.end,
-        sub_scores=(
-            _insider(snapshot.insider_trades, snapshot.provider, weights.insider),
-            _news(snapshot.news, snapshot.provider, weights.news),
-        ),
+def analyze(snapshot: Snapshot, *, thresholds: Thresholds = THRESHOLDS, weights: Weights = WEIGHTS) -> Analysis:
+    """Insider balance by transaction value (by shares when a trade lacks its value) and news balance."""
+    subs = (
+        insider_sub_score(snapshot, "insider", weight=weights.insider, by_value=True),
+        news_sub_score(snapshot, "news", weight=weights.news, prior_headlines=thresholds.neutral_prior_headlines),
     )
+    return analysis_of("sentiment", snapshot, subs, gather=False)
 
 
-def derive_signal(analysis: Analysis) -> AgentSignal:
+def derive_signal(analysis: Analysis, *, thresholds: Thresholds = THRESHOLDS) -> AgentSignal:
     """The weighted mean of the two balances (``base.rules_signal``); neutral at 0 without data."""
-    return rules_signal(analysis)
-
-
-def _insider(trades: tuple[InsiderTrade, ...] | None, provider: str, weight: float) -> SubScore:
-    """(bought - sold) / (bought + sold), by transaction value when every trade has one, else by shares."""
-    if trades is None:
-        return no_data("insider", f"insider trades not provided by {provider}", weight=weight)
-    signed = [t for t in trades if t.transaction_shares]
-    if not signed:
-        return no_data("insider", "no insider purchases or sales in the window", weight=weight)
-    by_value = all(t.transaction_value is not None for t in signed)
-
-    def size(trade: InsiderTrade) -> float:
-        return abs(trade.transaction_value or 0.0) if by_value else abs(trade.transaction_shares or 0.0)
-
-    buys = [t for t in signed if (t.transaction_shares or 0.0) > 0]
-    sells = [t for t in signed if (t.transaction_shares or 0.0) < 0]
-    bought, sold = sum(size(t) for t in buys), sum(size(t) for t in sells)
-    total = bought + sold
-    if total == 0:
-        return no_data("insider", "insider trades carry no size", weight=weight)
-    unit = "value" if by_value else "shares"
-    return sub_score(
-        "insider",
-        (bought - sold) / total,
-        weight=weight,
-        details=f"{len(buys)} buys vs {len(sells)} sells, by {unit}",
-        buys=float(len(buys)),
-        sells=float(len(sells)),
-        bought=bought,
-        sold=sold,
-    )
-
-
-def _news(news: tuple[CompanyNews, ...] | None, provider: str, weight: float) -> SubScore:
-    """(positive - negative) / labelled articles; unlabelled articles abstain."""
-    if news is None:
-        return no_data("news", f"news not provided by {provider}", weight=weight)
-    labelled = [n for n in news if n.sentiment is not None]
-    if not labelled:
-        why = "no news in the window" if not news else f"{len(news)} articles carry no sentiment label"
-        return no_data("news", why, weight=weight)
-    positive = sum(1 for n in labelled if n.sentiment == "bullish")
-    negative = sum(1 for n in labelled if n.sentiment == "bearish")
-    neutral = len(labelled) - positive - negative
-    return sub_score(
-        "news",
-        (positive - negative) / len(labelled),
-        weight=weight,
-        details=f"{positive} positive, {negative} negative, {neutral} neutral articles",
-        positive=float(positive),
-        negative=float(negative),
-        neutral=float(neutral),
-    )
+    return rules_signal(analysis, threshold=thresholds.signal_threshold)

@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hedgeflow import finmath
-from hedgeflow.analysts.base import no_data, rules_signal, score_between, sub_score
+from hedgeflow.analysts.base import (
+    SIGNAL_THRESHOLD,
+    analysis_of,
+    no_data,
+    rules_signal,
+    score_between,
+    sub_score,
+)
 from hedgeflow.analysts.common import (
     closes,
     enterprise_value,
@@ -18,6 +25,10 @@ from hedgeflow.analysts.common import (
     news_sub_score,
 )
 from hedgeflow.schemas import AgentSignal, Analysis, Snapshot, SubScore
+
+__all__ = [
+    "DESCRIPTION", "NAME", "PERSONA", "THRESHOLDS", "WEIGHTS", "Thresholds", "Weights", "analyze", "derive_signal",
+]
 
 
 @dataclass(frozen=True)
@@ -43,6 +54,7 @@ class Thresholds:
     ev_ebit_good: float = 12.0
     ev_ebitda_bad: float = 28.0
     ev_ebitda_good: float = 10.0
+    signal_threshold: float = SIGNAL_THRESHOLD  # |weighted score| at or above this is directional
 
 
 @dataclass(frozen=True)
@@ -68,8 +80,8 @@ PERSONA = (
 )
 
 
-def analyze(snapshot: Snapshot) -> Analysis:
-    t, w = THRESHOLDS, WEIGHTS
+def analyze(snapshot: Snapshot, *, thresholds: Thresholds = THRESHOLDS, weights: Weights = WEIGHTS) -> Analysis:
+    t, w = thresholds, weights
     subs = (
         _growth_momentum(snapshot, t, w.growth_momentum),
         _risk_reward(snapshot, t, w.risk_reward),
@@ -77,16 +89,11 @@ def analyze(snapshot: Snapshot) -> Analysis:
         news_sub_score(snapshot, "sentiment", weight=w.sentiment),
         insider_sub_score(snapshot, "insiders", weight=w.insiders),
     )
-    figures: dict[str, float | None] = {"market_cap": market_cap(snapshot)}
-    for sub in subs:
-        figures.update(sub.figures)
-    return Analysis(
-        analyst="stanley_druckenmiller", ticker=snapshot.ticker, as_of=snapshot.end, sub_scores=subs, figures=figures
-    )
+    return analysis_of("stanley_druckenmiller", snapshot, subs, market_cap=market_cap(snapshot))
 
 
-def derive_signal(analysis: Analysis) -> AgentSignal:
-    return rules_signal(analysis)
+def derive_signal(analysis: Analysis, *, thresholds: Thresholds = THRESHOLDS) -> AgentSignal:
+    return rules_signal(analysis, threshold=thresholds.signal_threshold)
 
 
 def _yoy(snapshot: Snapshot, metric: str, field: str) -> float | None:

@@ -13,10 +13,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from hedgeflow import finmath
-from hedgeflow.analysts.base import clamp, no_data, rules_signal, score_between, sub_score
+from hedgeflow.analysts.base import (
+    SIGNAL_THRESHOLD,
+    analysis_of,
+    clamp,
+    no_data,
+    rules_signal,
+    score_between,
+    sub_score,
+)
 from hedgeflow.schemas import AgentSignal, Analysis, Snapshot, SubScore
 
-__all__ = ["DESCRIPTION", "NAME", "PERSONA", "THRESHOLDS", "WEIGHTS", "Thresholds", "Weights", "analyze", "derive_signal"]
+__all__ = [
+    "DESCRIPTION", "NAME", "PERSONA", "THRESHOLDS", "WEIGHTS", "Thresholds", "Weights", "analyze", "derive_signal",
+]
 
 
 @dataclass(frozen=True)
@@ -45,6 +55,7 @@ class Thresholds:
     hurst_clear: float = 0.2  # |H - 0.5| at which the series is clearly trending / reverting
     statistics_sessions: int = 252  # returns used for skew
     skew_full: float = 1.0  # skew of +/-1 is a full-strength score
+    signal_threshold: float = SIGNAL_THRESHOLD  # |weighted score| at or above this is directional
 
 
 @dataclass(frozen=True)
@@ -73,7 +84,7 @@ PERSONA = (
 )
 
 
-def analyze(snapshot: Snapshot, thresholds: Thresholds = THRESHOLDS, weights: Weights = WEIGHTS) -> Analysis:
+def analyze(snapshot: Snapshot, *, thresholds: Thresholds = THRESHOLDS, weights: Weights = WEIGHTS) -> Analysis:
     closes = [p.close for p in snapshot.prices]
     subs = (
         _trend(snapshot, thresholds, weights.trend),
@@ -82,22 +93,18 @@ def analyze(snapshot: Snapshot, thresholds: Thresholds = THRESHOLDS, weights: We
         _volatility(closes, thresholds, weights.volatility),
         _statistical(closes, thresholds, weights.statistical),
     )
-    return Analysis(
-        analyst="technicals",
-        ticker=snapshot.ticker,
-        as_of=snapshot.end,
-        sub_scores=subs,
-        figures={"close": closes[-1] if closes else None, "sessions": float(len(closes))},
+    return analysis_of(
+        "technicals", snapshot, subs, gather=False, close=closes[-1] if closes else None, sessions=float(len(closes))
     )
 
 
-def derive_signal(analysis: Analysis) -> AgentSignal:
+def derive_signal(analysis: Analysis, *, thresholds: Thresholds = THRESHOLDS) -> AgentSignal:
     """The weighted mean of the five sub-scores (``base.rules_signal``)."""
-    return rules_signal(analysis)
+    return rules_signal(analysis, threshold=thresholds.signal_threshold)
 
 
 def _trend(snapshot: Snapshot, t: Thresholds, weight: float) -> SubScore:
-    fast, medium, slow = t.ema_spans
+    slow = t.ema_spans[2]
     closes = [p.close for p in snapshot.prices]
     if len(closes) < slow:
         return no_data("trend", f"{len(closes)} sessions, EMA {slow} needs {slow}", weight=weight)

@@ -13,14 +13,21 @@ import statistics
 from dataclasses import dataclass
 
 from hedgeflow import finmath
-from hedgeflow.analysts.base import clamp, no_data, sub_score
+from hedgeflow.analysts.base import agent_signal, analysis_of, clamp, no_data, sub_score
 from hedgeflow.analysts.common import growth_cagr
 from hedgeflow.analysts.common import market_cap as current_market_cap
-from hedgeflow.schemas import AgentSignal, Analysis, LineItem, Signal, Snapshot, SubScore
+from hedgeflow.schemas import (
+    AgentSignal,
+    Analysis,
+    LineItem,
+    Signal,
+    Snapshot,
+    SubScore,
+)
 
 __all__ = [
-    "DESCRIPTION", "NAME", "PERSONA", "SCENARIOS", "THRESHOLDS", "WEIGHTS",
-    "Scenario", "Thresholds", "Weights", "analyze", "derive_signal",
+    "DESCRIPTION", "NAME", "PERSONA", "THRESHOLDS", "WEIGHTS", "Scenario", "Thresholds", "Weights", "analyze",
+    "derive_signal",
 ]
 
 
@@ -32,15 +39,13 @@ class Scenario:
     weight: float
 
 
-SCENARIOS: tuple[Scenario, ...] = (
-    Scenario("bear", growth_shift=-0.05, discount_rate=0.12, weight=0.2),
-    Scenario("base", growth_shift=0.0, discount_rate=0.10, weight=0.6),
-    Scenario("bull", growth_shift=0.05, discount_rate=0.08, weight=0.2),
-)
-
-
 @dataclass(frozen=True)
 class Thresholds:
+    scenarios: tuple[Scenario, ...] = (  # the DCF's scenarios, weighted
+        Scenario("bear", growth_shift=-0.05, discount_rate=0.12, weight=0.2),
+        Scenario("base", growth_shift=0.0, discount_rate=0.10, weight=0.6),
+        Scenario("bull", growth_shift=0.05, discount_rate=0.08, weight=0.2),
+    )
     growth_floor: float = -0.05  # base growth estimate is clamped to [floor, cap]
     growth_cap: float = 0.15
     growth_default: float = 0.03  # used (and said) when no growth figure exists
@@ -85,7 +90,7 @@ PERSONA = (
 
 
 def analyze(
-    snapshot: Snapshot, thresholds: Thresholds = THRESHOLDS, weights: Weights = WEIGHTS
+    snapshot: Snapshot, *, thresholds: Thresholds = THRESHOLDS, weights: Weights = WEIGHTS
 ) -> Analysis:
     t = thresholds
     market_cap = current_market_cap(snapshot)
@@ -93,7 +98,7 @@ def analyze(
     w = (weights.dcf, weights.owner_earnings, weights.ev_ebitda, weights.residual_income)
     if not market_cap or market_cap <= 0:
         subs = tuple(no_data(n, "no market cap", weight=wt) for n, wt in zip(names, w))
-        return Analysis(analyst="valuation", ticker=snapshot.ticker, as_of=snapshot.end, sub_scores=subs)
+        return analysis_of("valuation", snapshot, subs, gather=False)
     growth, growth_source = _base_growth(snapshot, t)
     latest = snapshot.line_items[0] if snapshot.line_items else None
     subs = (
@@ -102,20 +107,14 @@ def analyze(
         _ev_ebitda(snapshot, t, w[2]),
         _residual_income(snapshot, growth, market_cap, t, w[3]),
     )
-    return Analysis(
-        analyst="valuation",
-        ticker=snapshot.ticker,
-        as_of=snapshot.end,
-        sub_scores=subs,
-        figures={
-            "market_cap": market_cap,
-            "base_growth": growth,
-            "weighted_gap": _weighted_gap(subs, t),
-        },
+    # the methods' figures share names (value, gap): they stay on their sub-scores
+    return analysis_of(
+        "valuation", snapshot, subs, gather=False,
+        market_cap=market_cap, base_growth=growth, weighted_gap=_weighted_gap(subs, t),
     )
 
 
-def derive_signal(analysis: Analysis, thresholds: Thresholds = THRESHOLDS) -> AgentSignal:
+def derive_signal(analysis: Analysis, *, thresholds: Thresholds = THRESHOLDS) -> AgentSignal:
     """Signal from the weighted gap g of the methods with data (each gap capped at +/-100%).
 
     bullish when g > +15%, bearish when g < -15%; confidence = 100 x coverage x
@@ -129,7 +128,7 @@ def derive_signal(analysis: Analysis, thresholds: Thresholds = THRESHOLDS) -> Ag
     gap = _weighted_gap(subs, t)
     if not scored or math.isnan(gap):
         reasons = "; ".join(f"{s.name}: {s.details}" for s in subs)
-        return _signal(analysis, "neutral", 0.0, f"No data to value ({reasons}).")
+        return agent_signal(analysis, "neutral", 0.0, f"No data to value ({reasons}).")
     scored_weight = sum(s.weight for s in scored) or 1.0
     signal: Signal
     if gap > t.signal_gap:
@@ -152,7 +151,7 @@ def derive_signal(analysis: Analysis, thresholds: Thresholds = THRESHOLDS) -> Ag
     absent = [s.name for s in subs if _gap(s) is None]
     if absent:
         text += f". No data for {', '.join(absent)}"
-    return _signal(analysis, signal, confidence, text + ".")
+    return agent_signal(analysis, signal, confidence, text + ".")
 
 
 # --------------------------------------------------------------------------- methods
@@ -180,9 +179,9 @@ def _dcf(
         return no_data("dcf", f"free cash flow {fcf / 1e9:,.1f}bn is not positive: a DCF is undefined", weight=weight)
     values = {
         s.name: finmath.dcf_value(fcf, growth + s.growth_shift, s.discount_rate, t.terminal_growth, t.dcf_years)
-        for s in SCENARIOS
+        for s in t.scenarios
     }
-    value = finmath.weighted_mean(list(values.values()), [s.weight for s in SCENARIOS])
+    value = finmath.weighted_mean(list(values.values()), [s.weight for s in t.scenarios])
     return _valued(
         "dcf", value, market_cap, t, weight, f"FCF {fcf / 1e9:,.1f}bn at {growth:+.1%} base growth ({source})",
         free_cash_flow=fcf, **{f"value_{k}": v for k, v in values.items()},
@@ -285,13 +284,3 @@ def _weighted_gap(subs: tuple[SubScore, ...], t: Thresholds) -> float:
     gaps = [None if (g := _gap(s)) is None else clamp(g, -t.gap_cap, t.gap_cap) for s in subs]
     return finmath.weighted_mean(gaps, [s.weight for s in subs])
 
-
-def _signal(analysis: Analysis, signal: Signal, confidence: float, reasoning: str) -> AgentSignal:
-    return AgentSignal(
-        analyst=analysis.analyst,
-        ticker=analysis.ticker,
-        as_of=analysis.as_of,
-        signal=signal,
-        confidence=round(max(0.0, min(100.0, confidence)), 1),
-        reasoning=reasoning,
-    )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from hedgeflow import finmath
 from hedgeflow.analysts.base import (
+    SIGNAL_THRESHOLD,
     analysis_of,
     no_data,
     rules_signal,
@@ -31,6 +32,10 @@ from hedgeflow.analysts.common import (
 )
 from hedgeflow.schemas import AgentSignal, Analysis, Snapshot, SubScore
 
+__all__ = [
+    "DESCRIPTION", "NAME", "PERSONA", "THRESHOLDS", "WEIGHTS", "Thresholds", "Weights", "analyze", "derive_signal",
+]
+
 
 @dataclass(frozen=True)
 class Thresholds:
@@ -43,8 +48,12 @@ class Thresholds:
     roe_share_good: float = 0.9
     margin_cv_bad: float = 0.5  # coefficient of variation of operating margin
     margin_cv_good: float = 0.1
+    earnings_growth_bad: float = -0.2  # net income growth over the whole record: -1 at -20%, +1 at +50%
+    earnings_growth_good: float = 0.5
     gross_margin_change_bad: float = -0.03  # newest minus oldest gross margin
     gross_margin_change_good: float = 0.03
+    gross_margin_bad: float = 0.2  # newest gross margin level
+    gross_margin_good: float = 0.5
     book_growth_bad: float = 0.0  # book value per share CAGR
     book_growth_good: float = 0.12
     discount_rate: float = 0.09
@@ -53,6 +62,7 @@ class Thresholds:
     dcf_years: int = 10
     safety_bad: float = -0.3  # margin of safety: -1 at -30%, +1 at +30%
     safety_good: float = 0.3
+    signal_threshold: float = SIGNAL_THRESHOLD  # |weighted score| at or above this is directional
 
 
 @dataclass(frozen=True)
@@ -80,8 +90,8 @@ PERSONA = (
 )
 
 
-def analyze(snapshot: Snapshot) -> Analysis:
-    t, w = THRESHOLDS, WEIGHTS
+def analyze(snapshot: Snapshot, *, thresholds: Thresholds = THRESHOLDS, weights: Weights = WEIGHTS) -> Analysis:
+    t, w = thresholds, weights
     subs = (
         _fundamentals(snapshot, t, w.fundamentals),
         _consistency(snapshot, t, w.consistency),
@@ -94,8 +104,8 @@ def analyze(snapshot: Snapshot) -> Analysis:
     return analysis_of("warren_buffett", snapshot, subs)
 
 
-def derive_signal(analysis: Analysis) -> AgentSignal:
-    return rules_signal(analysis)
+def derive_signal(analysis: Analysis, *, thresholds: Thresholds = THRESHOLDS) -> AgentSignal:
+    return rules_signal(analysis, threshold=thresholds.signal_threshold)
 
 
 def _roe(snapshot: Snapshot) -> float | None:
@@ -134,7 +144,7 @@ def _consistency(snapshot: Snapshot, t: Thresholds, weight: float) -> SubScore:
         return no_data("consistency", f"fewer than {t.min_periods} years of net income", weight=weight)
     share = up_share(earnings)
     growth = finmath.growth_rate(earnings[-1], earnings[0])
-    score = mean_score([None if share is None else 2.0 * share - 1.0, score_between(growth, -0.2, 0.5)])
+    score = mean_score([None if share is None else 2.0 * share - 1.0, score_between(growth, t.earnings_growth_bad, t.earnings_growth_good)])
     return sub_score(
         "consistency", score, weight=weight,
         details=f"net income rose in {share or 0:.0%} of years, {growth:+.0%} over {len(earnings)} years",
@@ -189,7 +199,7 @@ def _pricing_power(snapshot: Snapshot, t: Thresholds, weight: float) -> SubScore
         return no_data("pricing_power", "fewer than two years of gross margin", weight=weight)
     change = margins[-1] - margins[0]
     score = mean_score([score_between(change, t.gross_margin_change_bad, t.gross_margin_change_good),
-                        score_between(margins[-1], 0.2, 0.5)])
+                        score_between(margins[-1], t.gross_margin_bad, t.gross_margin_good)])
     return sub_score(
         "pricing_power", score, weight=weight,
         details=f"gross margin {margins[-1]:.1%}, {change:+.1%} over {len(margins)} years",
