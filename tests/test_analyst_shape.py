@@ -4,7 +4,8 @@ Frozen ``Thresholds``/``Weights`` with their defaults ``THRESHOLDS``/``WEIGHTS``
 ``analyze(snapshot, *, thresholds, weights)`` whose sub-scores are named after the
 ``Weights`` fields; ``derive_signal(analysis, *, thresholds)``; ``__all__``. Thresholds and
 weights are injected, never read from module globals, and the insider and news sub-scores
-come from the one shared helper each (``common.insider_sub_score``, ``common.news_sub_score``).
+come from the one shared helper each (``common.insider_sub_score``, ``common.news_sub_score``),
+named ``insiders`` and ``news`` wherever they appear.
 The checks read the source (ast) for what must not be written and run the analysts for
 what must happen: other thresholds change sub-scores, other weights re-weight them.
 """
@@ -145,7 +146,8 @@ def test_built_from_the_shared_helpers(key: str) -> None:
 
 @pytest.mark.parametrize("key", KEYS)
 def test_insider_and_news_sub_scores_are_the_shared_ones(key: str, snapshots: tuple[Snapshot, Snapshot]) -> None:
-    """Adding trades and news changes only sub-scores the shared helpers made (or that fold one in)."""
+    """Adding trades and news changes only sub-scores the shared helpers made, named ``insiders`` and
+    ``news`` in every analyst (or a sub-score that folds the insider one in)."""
     bare, rich = snapshots
     mod = module(key)
     before, after = mod.analyze(bare), mod.analyze(rich)
@@ -156,9 +158,10 @@ def test_insider_and_news_sub_scores_are_the_shared_ones(key: str, snapshots: tu
         if (key, new.name) in FOLDS_INSIDERS:
             assert "insiders bought 4,000 and sold 1,500 shares" in new.details
             continue
-        assert INSIDER_MARK in new.figures or NEWS_MARK in new.figures, new
+        assert new.name in ("insiders", "news"), new
+        assert (INSIDER_MARK if new.name == "insiders" else NEWS_MARK) in new.figures, new
         assert old.score is None and "not provided by offline" in old.details  # the bundled data has neither
-        if INSIDER_MARK in new.figures:  # 4,000 bought, 1,500 sold: by shares 0.4545, by value 0.3725
+        if new.name == "insiders":  # 4,000 bought, 1,500 sold: by shares 0.4545, by value 0.3725
             assert new.score == pytest.approx(2500 / 5500 if "shares" in new.details else 390 / 1050)
         else:  # 3 bullish, 1 bearish of 4 labelled: balance 0.5 (news_sentiment's prior of 2 shrinks it to 1/3)
             assert new.figures[NEWS_MARK] == pytest.approx(0.5)

@@ -172,8 +172,8 @@ def test_insiders_and_news_when_a_provider_has_them() -> None:
     snap = snapshot(STRONG, 300 * B, insider_trades=trades, news=news)
     burry = module("michael_burry").analyze(snap)
     assert burry.sub_score("insiders").score == pytest.approx((8000 - 1000) / 9000)
-    assert burry.sub_score("contrarian").score == 1.0  # all headlines negative: Burry reads opportunity
-    assert module("peter_lynch").analyze(snap).sub_score("sentiment").score == -1.0
+    assert burry.sub_score("news").score == 1.0  # all headlines negative: Burry reads opportunity
+    assert module("peter_lynch").analyze(snap).sub_score("news").score == -1.0
     empty = snapshot(STRONG, 300 * B, insider_trades=(), news=())
     assert module("phil_fisher").analyze(empty).sub_score("insiders").score is None
 
@@ -242,7 +242,7 @@ def test_every_bundled_ticker_analyses(ticker: str) -> None:
     snap = build_snapshot(offline.OfflineProvider(), ticker, dt.date(2024, 3, 28), END)
     for key in KEYS:
         analysis = module(key).analyze(snap)
-        for name in ("insiders", "sentiment", "contrarian"):  # offline: no insider trades, no news
+        for name in ("insiders", "news"):  # offline: no insider trades, no news
             if any(s.name == name for s in analysis.sub_scores):
                 assert analysis.sub_score(name).score is None
         assert 0.0 <= module(key).derive_signal(analysis).confidence <= 100.0

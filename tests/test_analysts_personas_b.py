@@ -141,7 +141,7 @@ def test_nan_zero_and_negative_inputs_do_not_raise(key: str) -> None:
 def test_missing_insiders_and_news_abstain(key: str) -> None:
     analysis = load_analyst(key).analyze(snapshot(line_items=sound_company(), market_cap=100.0))
     for sub in analysis.sub_scores:
-        if sub.name in {"insiders", "sentiment", "skin_in_game", "headline_sentiment"}:
+        if sub.name in {"insiders", "news"}:
             assert sub.score is None and "not provided by test" in sub.details
 
 
@@ -285,7 +285,7 @@ def test_news_three_bullish_one_bearish_is_bullish() -> None:
     analysis = news_sentiment.analyze(snapshot(news=news("bullish", "bullish", "bullish", "bearish", None)))
     signal = news_sentiment.derive_signal(analysis)
     assert signal.signal == "bullish" and signal.confidence > 0
-    assert analysis.sub_score("headline_sentiment").score == pytest.approx(2 / 6)  # (3 - 1) / (4 + 2 prior)
+    assert analysis.sub_score("news").score == pytest.approx(2 / 6)  # (3 - 1) / (4 + 2 prior)
     assert analysis.figures["unlabelled_headlines"] == 1.0
     assert news_sentiment.unlabelled_headlines(snapshot(news=news("bullish", None))) == ["headline 1"]
 
@@ -361,5 +361,5 @@ def test_bundled_missing_data_is_never_bearish(bundled: dict[str, Snapshot]) -> 
     assert growth.analyze(bundled["V"]).figures["gross_margin_change"] is None
     for key in KEYS:
         for sub in load_analyst(key).analyze(bundled["AAPL"]).sub_scores:
-            if sub.name in {"insiders", "sentiment", "skin_in_game", "headline_sentiment"}:
+            if sub.name in {"insiders", "news"}:
                 assert sub.score is None

@@ -165,12 +165,12 @@ def test_no_prices_is_neutral_at_zero() -> None:
 
 # --------------------------------------------------------------------------- fundamentals
 
-STRONG = dict(
-    return_on_equity=0.35, net_margin=0.30, operating_margin=0.35,
-    revenue_growth=0.25, earnings_growth=0.30, book_value_growth=0.20,
-    current_ratio=2.5, debt_to_equity=0.2, free_cash_flow_per_share=5.5, earnings_per_share=5.0,
-    price_to_earnings_ratio=40.0, price_to_book_ratio=8.0, price_to_sales_ratio=10.0,
-)  # fmt: skip
+STRONG = {
+    "return_on_equity": 0.35, "net_margin": 0.30, "operating_margin": 0.35,
+    "revenue_growth": 0.25, "earnings_growth": 0.30, "book_value_growth": 0.20,
+    "current_ratio": 2.5, "debt_to_equity": 0.2, "free_cash_flow_per_share": 5.5, "earnings_per_share": 5.0,
+    "price_to_earnings_ratio": 40.0, "price_to_book_ratio": 8.0, "price_to_sales_ratio": 10.0,
+}  # fmt: skip
 
 
 def test_strong_margins_and_roe_are_profitability_bullish() -> None:
@@ -291,7 +291,7 @@ def article(sentiment_label: str | None) -> CompanyNews:
 
 def test_missing_insider_trades_and_news_are_neutral_at_zero() -> None:
     analysis = sentiment.analyze(make_snapshot(path(0.003)))
-    assert analysis.sub_score("insider").score is None and analysis.sub_score("news").score is None
+    assert analysis.sub_score("insiders").score is None and analysis.sub_score("news").score is None
     signal = sentiment.derive_signal(analysis)
     assert (signal.signal, signal.confidence) == ("neutral", 0.0)
     assert "insider trades not provided" in signal.reasoning and "news not provided" in signal.reasoning
@@ -300,13 +300,13 @@ def test_missing_insider_trades_and_news_are_neutral_at_zero() -> None:
 def test_insider_balance_weighs_value() -> None:
     sub = sentiment.analyze(
         make_snapshot(insider_trades=[trade(1000, 90_000), trade(-100, -10_000), trade(0)])
-    ).sub_score("insider")
+    ).sub_score("insiders")
     assert sub.score == pytest.approx(0.8)  # (90k - 10k) / 100k
     assert (sub.figures["insider_buys"], sub.figures["insider_sells"]) == (1.0, 1.0)
     assert "in value" in sub.details
-    by_shares = sentiment.analyze(make_snapshot(insider_trades=[trade(100), trade(-300)])).sub_score("insider")
+    by_shares = sentiment.analyze(make_snapshot(insider_trades=[trade(100), trade(-300)])).sub_score("insiders")
     assert by_shares.score == pytest.approx(-0.5)  # (100 - 300) / 400
-    empty = sentiment.analyze(make_snapshot(insider_trades=[])).sub_score("insider")
+    empty = sentiment.analyze(make_snapshot(insider_trades=[])).sub_score("insiders")
     assert empty.score is None and "no insider" in empty.details
 
 
@@ -314,12 +314,12 @@ def test_news_balance_and_combined_signal() -> None:
     news = [article("bullish")] * 6 + [article("bearish")] * 1 + [article("neutral")] * 3 + [article(None)]
     analysis = sentiment.analyze(make_snapshot(news=news, insider_trades=[trade(-500, -50_000)]))
     assert analysis.sub_score("news").score == pytest.approx(0.5)  # (6 - 1) / 10 labelled
-    assert analysis.sub_score("insider").score == pytest.approx(-1.0)
+    assert analysis.sub_score("insiders").score == pytest.approx(-1.0)
     signal = sentiment.derive_signal(analysis)  # 0.7 x 0.5 + 0.3 x -1 = 0.05: neutral
     check_signal(signal)
     assert signal.signal == "neutral" and signal.confidence > 0
     only_news = sentiment.derive_signal(sentiment.analyze(make_snapshot(news=news)))
-    assert only_news.signal == "bullish" and "news" in only_news.reasoning and "No data for insider" in only_news.reasoning
+    assert only_news.signal == "bullish" and "news" in only_news.reasoning and "No data for insiders" in only_news.reasoning
 
 
 # --------------------------------------------------------------------------- bundled data

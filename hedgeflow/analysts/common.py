@@ -208,15 +208,15 @@ def capex_intensity(snapshot: Snapshot) -> float | None:
     return None
 
 
-def insider_sub_score(
-    snapshot: Snapshot, name: str = "insiders", *, weight: float = 1.0, by_value: bool = False
-) -> SubScore:
-    """Net insider buying, (bought - sold) / (bought + sold), from -1 to +1: the one insider sub-score.
+def insider_sub_score(snapshot: Snapshot, *, weight: float = 1.0, by_value: bool = False) -> SubScore:
+    """Net insider buying, (bought - sold) / (bought + sold), from -1 to +1: the one insider sub-score,
+    named ``insiders`` in every analyst.
 
     Sized by shares; with ``by_value``, by transaction value when every purchase
     and sale carries one (else by shares). Abstains when the provider has no
     insider data or the window has no purchase or sale.
     """
+    name = "insiders"
     if snapshot.insider_trades is None:
         return no_data(name, f"insider trades not provided by {snapshot.provider}", weight=weight)
     signed = [t for t in snapshot.insider_trades if (finite(t.transaction_shares) or 0.0) != 0.0]
@@ -249,13 +249,13 @@ def insider_sub_score(
 
 def news_sub_score(
     snapshot: Snapshot,
-    name: str = "sentiment",
     *,
     weight: float = 1.0,
     prior_headlines: float = 0.0,
     contrarian: tuple[float, float] | None = None,
 ) -> SubScore:
-    """Headline balance (bullish - bearish) / (labelled + ``prior_headlines``), from -1 to +1: the one news sub-score.
+    """Headline balance (bullish - bearish) / (labelled + ``prior_headlines``), from -1 to +1: the one
+    news sub-score, named ``news`` in every analyst.
 
     ``prior_headlines`` shrinks a handful of headlines toward neutral (with 2, one
     bullish headline scores 1 / 3). ``contrarian`` = (bad, good) reads a pile of bad
@@ -263,7 +263,7 @@ def news_sub_score(
     from bad (-1) to good (+1). Headlines without a label abstain; so does the
     sub-score without news or without a labelled headline.
     """
-    news = snapshot.news
+    name, news = "news", snapshot.news
     if news is None:
         return no_data(name, f"news not provided by {snapshot.provider}", weight=weight)
     if not news:

@@ -86,7 +86,7 @@ def analyze(snapshot: Snapshot, *, thresholds: Thresholds = THRESHOLDS, weights:
         _growth_trends(snapshot, t, w.growth_trends),
         _valuation(snapshot, t, w.valuation),
         _margin_trends(snapshot, t, w.margin_trends),
-        insider_sub_score(snapshot, "insiders", weight=w.insiders),
+        insider_sub_score(snapshot, weight=w.insiders),
         _financial_health(snapshot, t, w.financial_health),
     )
     return analysis_of("growth", snapshot, subs, market_cap=market_cap(snapshot))

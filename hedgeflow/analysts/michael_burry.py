@@ -47,7 +47,7 @@ class Weights:
     deep_value: float = 2.0
     balance_sheet: float = 1.0
     insiders: float = 1.0
-    contrarian: float = 0.5
+    news: float = 0.5  # read contrarian
 
 
 THRESHOLDS = Thresholds()
@@ -68,8 +68,8 @@ def analyze(snapshot: Snapshot, *, thresholds: Thresholds = THRESHOLDS, weights:
     subs = (
         _deep_value(snapshot, t, w.deep_value),
         _balance_sheet(snapshot, t, w.balance_sheet),
-        insider_sub_score(snapshot, "insiders", weight=w.insiders),
-        news_sub_score(snapshot, "contrarian", weight=w.contrarian, contrarian=(t.contrarian_bad, t.contrarian_good)),
+        insider_sub_score(snapshot, weight=w.insiders),
+        news_sub_score(snapshot, weight=w.news, contrarian=(t.contrarian_bad, t.contrarian_good)),
     )
     return analysis_of("michael_burry", snapshot, subs)
 

@@ -71,7 +71,7 @@ class Weights:
     volatility_regime: float = 0.7
     fragility: float = 1.3
     convexity: float = 0.8
-    skin_in_game: float = 0.7
+    insiders: float = 0.7  # skin in the game
 
 
 THRESHOLDS = Thresholds()
@@ -97,7 +97,7 @@ def analyze(snapshot: Snapshot, *, thresholds: Thresholds = THRESHOLDS, weights:
         _volatility_regime(daily, t, w.volatility_regime),
         _fragility(snapshot, t, w.fragility),
         _convexity(snapshot, daily, t, w.convexity),
-        insider_sub_score(snapshot, "skin_in_game", weight=w.skin_in_game),
+        insider_sub_score(snapshot, weight=w.insiders),  # skin in the game
     )
     return analysis_of("nassim_taleb", snapshot, subs, market_cap=market_cap(snapshot), daily_returns=float(daily.size))
 

@@ -24,7 +24,7 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class Weights:
-    headline_sentiment: float = 1.0
+    news: float = 1.0
 
 
 THRESHOLDS = Thresholds()
@@ -46,12 +46,7 @@ def unlabelled_headlines(snapshot: Snapshot) -> list[str]:
 
 
 def analyze(snapshot: Snapshot, *, thresholds: Thresholds = THRESHOLDS, weights: Weights = WEIGHTS) -> Analysis:
-    sub = news_sub_score(
-        snapshot,
-        "headline_sentiment",
-        weight=weights.headline_sentiment,
-        prior_headlines=thresholds.neutral_prior_headlines,
-    )
+    sub = news_sub_score(snapshot, weight=weights.news, prior_headlines=thresholds.neutral_prior_headlines)
     return analysis_of(
         "news_sentiment",
         snapshot,

@@ -53,7 +53,7 @@ class Weights:
     growth: float = 1.0
     valuation: float = 1.5
     fundamentals: float = 1.0
-    sentiment: float = 0.5
+    news: float = 0.5
     insiders: float = 0.5
 
 
@@ -76,8 +76,8 @@ def analyze(snapshot: Snapshot, *, thresholds: Thresholds = THRESHOLDS, weights:
         _growth(snapshot, t, w.growth),
         _valuation(snapshot, t, w.valuation),
         _fundamentals(snapshot, t, w.fundamentals),
-        news_sub_score(snapshot, "sentiment", weight=w.sentiment),
-        insider_sub_score(snapshot, "insiders", weight=w.insiders),
+        news_sub_score(snapshot, weight=w.news),
+        insider_sub_score(snapshot, weight=w.insiders),
     )
     return analysis_of("peter_lynch", snapshot, subs)
 

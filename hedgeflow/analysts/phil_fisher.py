@@ -68,7 +68,7 @@ class Weights:
     management_efficiency: float = 0.20
     valuation: float = 0.15
     insiders: float = 0.05
-    sentiment: float = 0.05
+    news: float = 0.05
 
 
 THRESHOLDS = Thresholds()
@@ -92,8 +92,8 @@ def analyze(snapshot: Snapshot, *, thresholds: Thresholds = THRESHOLDS, weights:
         _margin_stability(snapshot, t, w.margin_stability),
         _management_efficiency(snapshot, t, w.management_efficiency),
         _valuation(snapshot, t, w.valuation),
-        insider_sub_score(snapshot, "insiders", weight=w.insiders),
-        news_sub_score(snapshot, "sentiment", weight=w.sentiment),
+        insider_sub_score(snapshot, weight=w.insiders),
+        news_sub_score(snapshot, weight=w.news),
     )
     return analysis_of("phil_fisher", snapshot, subs)
 

@@ -27,7 +27,7 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class Weights:
-    insider: float = 0.3
+    insiders: float = 0.3
     news: float = 0.7
 
 
@@ -48,8 +48,8 @@ PERSONA = (
 def analyze(snapshot: Snapshot, *, thresholds: Thresholds = THRESHOLDS, weights: Weights = WEIGHTS) -> Analysis:
     """Insider balance by transaction value (by shares when a trade lacks its value) and news balance."""
     subs = (
-        insider_sub_score(snapshot, "insider", weight=weights.insider, by_value=True),
-        news_sub_score(snapshot, "news", weight=weights.news, prior_headlines=thresholds.neutral_prior_headlines),
+        insider_sub_score(snapshot, weight=weights.insiders, by_value=True),
+        news_sub_score(snapshot, weight=weights.news, prior_headlines=thresholds.neutral_prior_headlines),
     )
     return analysis_of("sentiment", snapshot, subs, gather=False)
 

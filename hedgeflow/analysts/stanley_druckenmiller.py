@@ -62,7 +62,7 @@ class Weights:
     growth_momentum: float = 1.5
     risk_reward: float = 1.0
     valuation: float = 0.8
-    sentiment: float = 0.5
+    news: float = 0.5
     insiders: float = 0.4
 
 
@@ -86,8 +86,8 @@ def analyze(snapshot: Snapshot, *, thresholds: Thresholds = THRESHOLDS, weights:
         _growth_momentum(snapshot, t, w.growth_momentum),
         _risk_reward(snapshot, t, w.risk_reward),
         _valuation(snapshot, t, w.valuation),
-        news_sub_score(snapshot, "sentiment", weight=w.sentiment),
-        insider_sub_score(snapshot, "insiders", weight=w.insiders),
+        news_sub_score(snapshot, weight=w.news),
+        insider_sub_score(snapshot, weight=w.insiders),
     )
     return analysis_of("stanley_druckenmiller", snapshot, subs, market_cap=market_cap(snapshot))
 
