@@ -51,7 +51,8 @@ def _environment(env: Env, home: Path) -> dict[str, str]:
 def _run(argv: list[str], environ: dict[str, str]) -> tuple[float, dict[str, Any]]:
     """One whole process: (wall seconds, its RunResult as JSON); a failing process raises with its last words."""
     started = time.perf_counter()
-    done = subprocess.run(_command() + argv + ["--json"], env=environ, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(_command() + argv + ["--json"], env=environ, capture_output=True, text=True, timeout=600,
+                          check=False)
     wall = time.perf_counter() - started
     if done.returncode != 0:  # completed or degraded (the counts say which)
         raise RuntimeError(f"hedgeflow {' '.join(argv[:3])} ... exited {done.returncode}: {done.stderr.strip()[-400:]}")

@@ -73,7 +73,8 @@ def run_benchmark(config: Config) -> dict[str, Any]:
                 flow_run(env, [PAIR], cold=True)
             for name in flow_scenarios:
                 say(f"{name}: {DESCRIPTIONS[name]} ...")
-                _attempt(report, name, lambda: scenario_s0(env) if name == "S0" else scenario_flow(env, name, report))
+                _attempt(report, name, lambda name=name: (  # type: ignore[misc]
+                    scenario_s0(env) if name == "S0" else scenario_flow(env, name, report)))
             if "CLI" in config.scenarios:
                 say(f"CLI: {DESCRIPTIONS['CLI']} ...")
                 _attempt(report, "CLI", lambda: scenario_cli(env))

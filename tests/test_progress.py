@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
 from typing import Any
 
@@ -71,7 +72,7 @@ def test_the_artifact_moves_in_tenths_not_every_step(monkeypatch: pytest.MonkeyP
     assert 2 <= len(api.landed) <= 10
     assert api.landed[-1] == (100.0, "38 of 38 analysts finished")
     shown = [progress for progress, _ in api.landed]
-    assert shown == sorted(shown) and all(b - a >= 100 * 4 / 38 - 1e-9 for a, b in zip(shown, shown[1:-1]))
+    assert shown == sorted(shown) and all(b - a >= 100 * 4 / 38 - 1e-9 for a, b in itertools.pairwise(shown[:-1]))
 
 
 def test_listeners_see_every_step(monkeypatch: pytest.MonkeyPatch) -> None:
