@@ -9,6 +9,7 @@ recomputed, only the datasets that expired or are missing are fetched again.
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import threading
 import time
@@ -63,7 +64,8 @@ _PROVIDER_LOCK = threading.Lock()
 
 @cache
 def _provider(name: str) -> DataProvider:
-    from tasks.live_data import build_provider  # the live provider's modules load only when a run needs them
+    # the live provider's modules (calendars, SEC clients) load only when a run needs them
+    from tasks.live_data import build_provider
 
     return build_provider(name)
 
@@ -164,9 +166,10 @@ def _cached_or_fetched(provider: str, ticker: str, start: dt.date, end: dt.date)
             except RuntimeError:  # locked by a backtest's fetch task writing the same key: it will be there
                 pass
 
-    if len(missing) > 1:
+    if len(missing) > 1:  # each thread in a copy of the task run's context (Prefect's client, rate limits, logger)
+        contexts = {ds: contextvars.copy_context() for ds in missing}
         with ThreadPoolExecutor(len(missing), thread_name_prefix=f"fetch-{ticker}") as pool:
-            list(pool.map(one, missing))
+            list(pool.map(lambda ds: contexts[ds].run(one, ds), missing))
     elif missing:
         one(missing[0])
     return values, failures
