@@ -25,7 +25,7 @@ def _package(filename: str) -> str:
             return ours.strip("/") + " (ours)"
     if "site-packages/" in path:
         return path.split("site-packages/", 1)[1].split("/", 1)[0].removesuffix(".py")
-    if path.startswith("~") or path.startswith("<"):
+    if path.startswith(("~", "<")):
         return "builtins"
     return "stdlib"
 
