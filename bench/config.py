@@ -25,7 +25,7 @@ DESCRIPTIONS = {
     "S5": "flow, model outage",
     "S6": "flow, zero latency (overhead)",
     "S7": "10 flows at once (asyncio.gather), cold",
-    "CLI": "whole hedgeflow analyze process (bench.startup)",
+    "CLI": "whole hedgeflow analyze processes (AAPL,NVDA cold)",
 }
 
 

@@ -6,7 +6,9 @@ from typing import Any
 
 from bench.config import ALL_SCENARIOS, Config
 
-__all__ = ["table", "targets"]
+__all__ = ["issue_rows", "table", "targets"]
+
+Verdict = tuple[str, float | None, bool | None]  # (measured, ratio to the limit, met)
 
 
 def targets(report: dict[str, Any], config: Config) -> list[dict[str, Any]]:
@@ -57,6 +59,88 @@ def targets(report: dict[str, Any], config: Config) -> list[dict[str, Any]]:
     return out
 
 
+def _median(report: dict[str, Any], key: str) -> float | None:
+    entry = report.get(key)
+    return entry["wall_s"]["median"] if isinstance(entry, dict) and "wall_s" in entry else None
+
+
+def _process(row: str, limit_x: float | None, seconds: float | None) -> Any:
+    """A whole-process row of the CLI scenario against a multiple of the limit, or a number of seconds."""
+    def verdict(report: dict[str, Any], config: Config) -> Verdict:
+        entry = report["CLI"]["processes"][row]
+        wall, limit = entry["wall_s"]["median"], config.limit()
+        met = wall <= limit_x * limit if limit_x is not None else wall <= (seconds or 0.0)
+        signals = entry["signals"]
+        return f"{wall:.2f} s ({signals['model']}/{signals['degraded']}/{signals['failed']} model/deg/fail)", (
+            wall / limit if limit_x is not None else None), met
+    return verdict
+
+
+def _s6(report: dict[str, Any], config: Config) -> Verdict:
+    per_run = report["S6"]["orchestration_ms_per_task_run"]
+    return f"{per_run:.1f} ms ({report['S6']['task_runs']} task runs)", None, per_run <= 5.0
+
+
+def _trig(report: dict[str, Any], config: Config) -> Verdict:
+    wall = report["TRIG"]["wall_s"]["median"]
+    return f"{wall:.2f} s", None, wall <= 2.5
+
+
+def _s4(report: dict[str, Any], config: Config) -> Verdict:
+    s1, s4 = _median(report, "S1"), report["S4"]["wall_s"]["median"]
+    if s1 is None:
+        return f"{s4:.2f} s (S1 not run)", s4 / config.limit(), None
+    return f"S1 + {s4 - s1:.2f} s", s4 / config.limit(), s4 - s1 <= config.model_latency
+
+
+def _flow(key: str, limit_x: float) -> Any:
+    def verdict(report: dict[str, Any], config: Config) -> Verdict:
+        entry = report[key]
+        wall, limit = entry["wall_s"]["median"], config.limit()
+        body = (entry.get("flow_body_s") or {}).get("median")
+        return f"{wall:.2f} s" + (f" (body {body:.2f} s)" if body is not None else ""), wall / limit, wall <= limit_x * limit
+    return verdict
+
+
+def _s7(report: dict[str, Any], config: Config) -> Verdict:
+    entry, s1 = report["S7"], _median(report, "S1")
+    complete = entry["signals"]["failed"] == 0 and entry["errors"] == 0
+    wall = entry["wall_s"]["median"]
+    if s1 is None:
+        return f"{wall:.2f} s, failed {entry['signals']['failed']} (S1 not run)", wall / config.limit(), None
+    return f"{wall / s1:.2f} x S1, failed {entry['signals']['failed']}", wall / config.limit(), complete and wall <= 2 * s1
+
+
+# Issue 20's table, in its order: (path, target, the scenario that measures it, its verdict).
+ISSUE_20: tuple[tuple[str, str, str, Any], ...] = (
+    ("whole `hedgeflow analyze`, AAPL,NVDA, all analysts, cold", "<= 1.35 x limit", "CLI",
+     _process("pair_cold", 1.35, None)),
+    ("the same, all 7 bundled tickers (133 signals)", "<= 1.5 x limit", "CLI", _process("all_cold", 1.5, None)),
+    ("whole `hedgeflow analyze`, rules model, warm", "<= 1.5 s", "CLI", _process("rules_warm", None, 1.5)),
+    ("Prefect orchestration per task run (S6)", "<= 5 ms", "S6", _s6),
+    ("deployment run triggered to Completed, rules model, warm", "<= 2.5 s", "TRIG", _trig),
+    ("20 % transient model faults incl. hung calls (S4)", "<= S1 + one model latency", "S4", _s4),
+    ("flow body, AAPL,NVDA, cold (S1)", "<= 1.2 x limit", "S1", _flow("S1", 1.2)),
+    ("flow body, 7 tickers, cold (S3)", "<= 1.3 x limit", "S3", _flow("S3", 1.3)),
+    ("10 users' runs at once (S7)", "all complete, <= 2 x S1", "S7", _s7),
+)
+
+
+def issue_rows(report: dict[str, Any], config: Config) -> list[dict[str, Any]]:
+    """Every row of issue 20: path, measured, target, ratio to the limit, met; "not run" without its scenario."""
+    rows: list[dict[str, Any]] = []
+    for path, target, scenario, verdict in ISSUE_20:
+        entry = report.get(scenario)
+        measured, ratio, met = "not run", None, None
+        if isinstance(entry, dict) and "error" in entry:
+            measured = f"FAILED: {entry['error'][:120]}"
+        elif isinstance(entry, dict):
+            measured, ratio, met = verdict(report, config)
+        rows.append({"path": path, "scenario": scenario, "measured": measured, "target": target,
+                     "ratio_to_limit": None if ratio is None else round(ratio, 2), "met": met})
+    return rows
+
+
 def table(report: dict[str, Any], config: Config) -> str:
     s0 = report.get("S0", {}).get("wall_s", {}).get("median")
     head = (f"{'':<4}{'scenario':<42}{'median s':>9}{'min':>7}{'max':>7}{'limit':>7}{'x lim':>7}{'S0/x':>7}"
@@ -81,8 +165,8 @@ def table(report: dict[str, Any], config: Config) -> str:
         lines.append(
             f"{name:<4}{desc[:41]:<42}{w['median']:>9.2f}{w['min']:>7.2f}{w['max']:>7.2f}"
             f"{(f'{limit:.2f}' if limit else '-'):>7}{(f'{ratio:.2f}' if ratio else '-'):>7}{speedup:>7}"
-            f"{sig_text:>16}{str(entry.get('model_calls', '-')):>7}{tokens:>16}{hit:>6}"
-            f"{str(entry.get('peak_rss_mb') or '-'):>8}"
+            f"{sig_text:>16}{entry.get('model_calls', '-')!s:>7}{tokens:>16}{hit:>6}"
+            f"{entry.get('peak_rss_mb') or '-'!s:>8}"
         )
     if report.get("S0", {}).get("extrapolated"):
         lines.append(f"* {report['S0']['extrapolated']}")
@@ -91,17 +175,25 @@ def table(report: dict[str, Any], config: Config) -> str:
         lines.append(f"S6: {s6['task_runs']} task runs, {s6['orchestration_ms_per_task_run']} ms of flow time per task run")
         prof = s6.get("profile")
         if prof:
-            lines.append(f"S6 profile (main thread, {prof['main_thread_profiled_s']} s profiled): self time by package "
+            lines.append(f"S6 profile ({prof['threads_profiled']} threads, {prof['profiled_cpu_s']} s profiled): self time by package "
                          + ", ".join(f"{k} {v}" for k, v in list(prof["self_time_by_package_s"].items())[:8]))
             lines.append("  ours, by cumulative time:")
             lines.extend(f"    {r['cum_s']:7.3f} s  {r['calls']:>6}  {r['where']}" for r in prof["ours_cumulative"][:8])
     if "CLI" in report and "error" not in report["CLI"]:
-        c = report["CLI"]
-        lines.append(f"CLI: analyze with a running server {c['analyze_server_s']['median']:.2f} s, "
-                     f"ephemeral {c['analyze_ephemeral_s']['median']:.2f} s (whole processes)")
+        for row, entry in report["CLI"]["processes"].items():
+            lines.append(f"CLI {row}: {','.join(entry['tickers'])}, {entry['model']} model, whole process "
+                         f"{entry['wall_s']['median']:.2f} s (min {entry['wall_s']['min']:.2f}, max {entry['wall_s']['max']:.2f})")
     lines.append("")
     lines.append("targets:")
     for t in report.get("targets", []):
         mark = {True: "met", False: "MISSED", None: "report"}[t["met"]]
         lines.append(f"  [{mark:>6}] {t['target']}: {t['measured']}")
+    lines.append("")
+    lines.append(f"issue 20 (limit {config.limit():.2f} s):")
+    head = f"  {'path':<58}{'measured':<40}{'target':<26}{'x limit':>8}  met?"
+    lines.extend([head, "  " + "-" * (len(head) - 2)])
+    for r in report.get("issue_20", []):
+        ratio = f"{r['ratio_to_limit']:.2f}" if r["ratio_to_limit"] is not None else "-"
+        met = {True: "met", False: "MISSED", None: "-"}[r["met"]]
+        lines.append(f"  {r['path'][:57]:<58}{r['measured'][:39]:<40}{r['target']:<26}{ratio:>8}  {met}")
     return "\n".join(lines)

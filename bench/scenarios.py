@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench.config import BUNDLED, DESCRIPTIONS, PAIR, QUICK_ANALYSTS, Config, rss_mb, say, times
+from bench.config import BUNDLED, DESCRIPTIONS, PAIR, QUICK_ANALYSTS, rss_mb, say, times
 from bench.environment import Env, fresh_state
 from bench.profile import profile_run
 
@@ -23,9 +23,9 @@ def _flow_call(env: Env, tickers: list[str], refresh: bool = False) -> Any:
 
 
 def _task_runs(result: Any) -> int:
-    """Task runs of one flow run: the cacheable ones (fetch, analyst), one snapshot per ticker, risk,
-    portfolio, result, artifacts and persist."""
-    return int(result.cache.lookups) + len(result.request.tickers) + 5
+    """Task runs of one flow run: the cacheable ones (a snapshot per ticker, the analysts), then the ticker
+    list, risk, portfolio, result and persist."""
+    return int(result.cache.lookups) + 5
 
 
 def _signal_counts(results: list[Any], analysts: int = 19) -> dict[str, int]:
@@ -233,18 +233,12 @@ def scenario_flow(env: Env, name: str, state: dict[str, Any]) -> dict[str, Any]:
     raise ValueError(name)
 
 
+def scenario_cli(env: Env) -> dict[str, Any]:
+    """Whole ``hedgeflow analyze`` processes against this environment's fakes and server (bench/processes.py)."""
+    from bench.processes import measure_processes
 
-def scenario_cli(config: Config) -> dict[str, Any]:
-    """Whole processes, measured by bench/startup.py in its own temporary homes (offline data, rules model)."""
-    from bench import startup
-
-    report = startup.measure(max(1, config.repeats), fresh=False, keep=False, log=False)
-    out: dict[str, Any] = {"description": DESCRIPTIONS["CLI"], "runs": config.repeats,
-                           "limit_s": None, "ratio_to_limit": None, "peak_rss_mb": None}
-    for label in ("server", "ephemeral"):
-        out[f"analyze_{label}_s"] = report[f"analyze_{label}_s"]
-        out[f"analyze_{label}_phases_s"] = report[f"analyze_{label}_phases_s"]
-    out["wall_s"] = report["analyze_server_s"]
-    out["server_cold_start_s"] = report["server_cold_start_s"]
-    out["note"] = "hedgeflow analyze --tickers AAPL,NVDA (offline data, rules model), wall of the whole process"
-    return out
+    rows = measure_processes(env)
+    pair = rows["pair_cold"]
+    return {"description": DESCRIPTIONS["CLI"], "runs": env.config.repeats, "wall_s": pair["wall_s"],
+            "limit_s": pair["limit_s"], "ratio_to_limit": pair["ratio_to_limit"], "signals": pair["signals"],
+            "peak_rss_mb": None, "processes": rows}

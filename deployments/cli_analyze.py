@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import logging
 import math
 import os
@@ -222,6 +223,11 @@ def analyze(args: argparse.Namespace, note: Note, verbosity: str) -> int:
 
     from flows.hedge_fund import hedge_fund
     from hedgeflow.analysts.registry import resolve_analysts
+
+    # What is imported now lives until exit: collections during the run need not walk it, and they come
+    # less often (the run allocates many short-lived objects; measured in docs/startup.md).
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
     labels = ["hedgeflow", f"model:{request.model.split(':')[0]}", *(f"ticker:{t}" for t in request.tickers),
               owner_tag()]

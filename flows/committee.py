@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prefect import get_run_logger
-from prefect.context import FlowRunContext, SyncClientContext
+from prefect.context import FlowRunContext, SyncClientContext, TagsContext
 from prefect.futures import PrefectFuture, as_completed
 from prefect.states import State
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -28,17 +28,15 @@ from hedgeflow.schemas import AgentSignal, CacheStats, Snapshot
 from tasks.analyst import analyst_signal
 from tasks.caching import cache_backend, cache_options, cache_stats
 from tasks.decide import decide_orders
-from tasks.fetch import DATASETS, assemble_snapshot_task, fetch_dataset
+from tasks.fetch import ticker_snapshot
 from tasks.model_calls import ModelSetup
 from tasks.progress import Progress
 
-__all__ = ["OPTIONAL_DATASETS", "TASKS_IN_FLIGHT", "Committee", "large", "outcome", "settle", "shared_api_client"]
+__all__ = ["TASKS_IN_FLIGHT", "Committee", "large", "outcome", "settle", "shared_api_client", "untagged"]
 
 # The default runner's threads: every analyst of the seven bundled companies (7 x 19) at once,
 # with room for the risk, portfolio and persist tasks. Redis pools are sized above it (blocks.redis_pool).
 TASKS_IN_FLIGHT = 7 * 19 + 27
-# Datasets a ticker is analysed without: when their fetch fails, only the analysts reading them lose that part.
-OPTIONAL_DATASETS = frozenset({"insider_trades", "news"})
 
 
 def large(value: Any) -> Any:
@@ -59,6 +57,17 @@ def shared_api_client() -> AbstractContextManager[SyncClientContext]:
     cost here, measured). Processes (Dask) build one per task run regardless.
     """
     return SyncClientContext.get_or_create()
+
+
+def untagged() -> AbstractContextManager[TagsContext]:
+    """Task runs submitted inside carry no tags (the flow run keeps its own).
+
+    Prefect asks the API for a concurrency slot per tag before every tagged
+    task run (tag concurrency limits): one round trip per task run for the
+    tags ``hedgeflow analyze`` puts on its flow run. A deployment's runs never
+    passed their tags on to task runs either.
+    """
+    return TagsContext(current_tags=set())
 
 
 async def settle(futures: Sequence[PrefectFuture[Any]],
@@ -122,47 +131,24 @@ class Committee:
         if backend.notice:  # one warning for the cache and the breaker, which share the Redis
             redis_reported(backend.notice.rsplit(": ", 1)[0])
             get_run_logger().warning("%s (the circuit breaker too)", backend.notice)
-        self._fetchers = {
-            ds: fetch_dataset.with_options(**cache_options("fetch", backend, self.refresh, ds, self.end))
-            for ds in DATASETS
-        }
+        self._snapshot = ticker_snapshot.with_options(**cache_options("snapshot", backend, self.refresh, end=self.end))
         self._analyst = analyst_signal.with_options(**cache_options("analyst", backend, self.refresh))
         self.decide = decide_orders.with_options(**cache_options("portfolio", backend, self.refresh))
 
     async def snapshots(self, tickers: list[str]) -> list[Snapshot]:
-        """Every dataset of every ticker at once, then a Snapshot per ticker; a failing ticker fails alone."""
-        fetches = {
-            ds: self._fetchers[ds].map(unmapped(self.provider), unmapped(ds), tickers, unmapped(self.start),
-                                       unmapped(self.end))
-            for ds in DATASETS
-        }
-        states = dict(zip(DATASETS, [await settle(fetches[ds]) for ds in DATASETS]))
-        complete: list[str] = []
-        datasets: list[dict[str, Any]] = []
-        for index, ticker in enumerate(tickers):
-            fetched: dict[str, Any] = {"unavailable": {}}
-            for ds in DATASETS:
-                self.cacheable.append(states[ds][index])
-                value, why = await outcome(states[ds][index])
-                if why and ds in OPTIONAL_DATASETS:
-                    fetched["unavailable"][ds] = self.data_gaps[f"{ticker}/{ds}"] = f"fetch failed: {why}"
-                elif why and ticker not in self.errors:
-                    self.errors[ticker] = f"fetching {ds} failed: {why}"
-                fetched[ds] = value
-            if ticker not in self.errors:
-                complete.append(ticker)
-                datasets.append(fetched)
-        if not complete:
-            return []
-        assembled = assemble_snapshot_task.map(complete, unmapped(self.start), unmapped(self.end),
-                                               unmapped(self.provider), large(datasets))
+        """One task run per ticker fetches its datasets at once and assembles its Snapshot; a failing ticker fails alone."""
+        futures = self._snapshot.map(unmapped(self.provider), tickers, unmapped(self.start), unmapped(self.end))
         snapshots: list[Snapshot] = []
-        for ticker, state in zip(complete, await settle(assembled)):
-            snapshot, why = await outcome(state)
+        for ticker, state in zip(tickers, await settle(futures)):
+            self.cacheable.append(state)
+            value, why = await outcome(state)
             if why:
-                self.errors[ticker] = why
-            else:
-                snapshots.append(snapshot)
+                self.errors[ticker] = f"fetching its data failed: {why}"
+                continue
+            snapshot, gaps = value
+            for dataset, gap in gaps.items():
+                self.data_gaps[f"{ticker}/{dataset}"] = gap
+            snapshots.append(snapshot)
         return snapshots
 
     async def signals(self, snapshots: list[Snapshot], keys: list[str], model: str,
@@ -172,7 +158,7 @@ class Committee:
         progress = Progress(len(pairs))
         await progress.start()
         futures = self._analyst.map(
-            [key for _, key in pairs], large([snap for snap, _ in pairs]), unmapped(model), unmapped(setup)
+            [key for _, key in pairs], large([snap for snap, _ in pairs]), unmapped(model), unmapped(large(setup))
         )
         states = await settle(futures, lambda i: progress.step(pairs[i][0].ticker))
         self.cacheable.extend(states)

@@ -10,15 +10,17 @@ artifact as task runs finish.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import importlib
+from typing import Any
 
 from prefect import flow
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
-from blocks.database import HedgeflowDatabase
-from flows.committee import TASKS_IN_FLIGHT, Committee, large, outcome, settle, shared_api_client
+from flows.committee import TASKS_IN_FLIGHT, Committee, large, outcome, settle, shared_api_client, untagged
 from flows.naming import typed_name
 from hedgeflow.analysts.registry import resolve_analysts
 from hedgeflow.parameters import CheckedDataProvider
@@ -27,7 +29,6 @@ from hedgeflow.schemas import AnalystKey, ModelSpec, Portfolio, RunRequest, RunR
 from tasks.decide import risk_limits
 from tasks.fetch import available_tickers, provider_named
 from tasks.model_calls import model_setup
-from tasks.persist import keep_unwritten, persist_run_task
 from tasks.report import publish_artifacts, record_result
 
 __all__ = ["hedge_fund", "run_name"]
@@ -83,12 +84,14 @@ async def hedge_fund(
         persist: Write the run, its signals and orders to the database (HEDGEFLOW_DATABASE_URL, default SQLite).
         database_block: Name of a saved Hedgeflow Database block to write to instead.
     """
-    started_at = dt.datetime.now(dt.timezone.utc)
+    started_at = dt.datetime.now(dt.UTC)
+    # SQLAlchemy and Alembic load in a thread while the run waits for its data and models
+    persisting = asyncio.ensure_future(asyncio.to_thread(importlib.import_module, "tasks.persist")) if persist else None
     request = RunRequest(
         tickers=tickers, start=start, end=end, analysts=analysts, model=model,
         portfolio=portfolio or Portfolio(), refresh=refresh,
     )
-    with shared_api_client():  # the task runs' API client, shared across the pool's threads
+    with shared_api_client(), untagged():  # one API client for the pool's threads; no slot request per task run
         (known,) = await settle([available_tickers.submit(data_provider)])
         start, end = validate_request(request, await known.aresult())
         setup = await model_setup(request.model, breaker_block)
@@ -101,24 +104,27 @@ async def hedge_fund(
         (limits_state,) = await settle([limits_run])
         limits = await limits_state.aresult()
         (decided,) = await settle([committee.decide.submit(large(signals), large(limits), request.portfolio,
-                                                           request.model, setup)])
+                                                           request.model, large(setup))])
         decision, why = await outcome(decided)
         if why:
             raise RuntimeError(f"the portfolio manager failed: {why}")
         orders, pm_usage, degraded_orders = decision
 
+        parts: dict[str, Any] = {
+            "run_id": str(flow_run.id), "request": request, "start": start, "end": end, "started_at": started_at,
+            "signals": signals, "limits": limits, "orders": orders, "errors": committee.errors,
+            "analyst_errors": committee.analyst_errors, "degraded_orders": degraded_orders,
+            "data_gaps": committee.data_gaps, "pm_usage": pm_usage, "pm_cached": decided.name == "Cached",
+            "cached_signals": committee.cached, "cache": committee.cache(),
+        }  # quoted: Prefect need not walk every signal for futures
         result = await record_result.with_options(result_storage=committee.backend.result_storage)(
-            run_id=str(flow_run.id), request=request, start=start, end=end, started_at=started_at,
-            signals=signals, limits=limits, orders=orders, errors=committee.errors,
-            analyst_errors=committee.analyst_errors, degraded_orders=degraded_orders,
-            data_gaps=committee.data_gaps, pm_usage=pm_usage, pm_cached=decided.name == "Cached",
-            cached_signals=committee.cached, cache=committee.cache(),
-        )
-        await publish_artifacts(quote(result))
-        if persist:
-            database = await HedgeflowDatabase.aload(database_block) if database_block else None
-            (written,) = await settle([persist_run_task.submit(large(result), database)])
+            **{name: quote(value) for name, value in parts.items()})
+        await publish_artifacts(result)
+        if persisting is not None:
+            persistence = await persisting
+            database = await persistence.HedgeflowDatabase.aload(database_block) if database_block else None
+            (written,) = await settle([persistence.persist_run_task.submit(large(result), database)])
             _, not_written = await outcome(written)
             if not_written:  # retries spent: keep it as JSON for `hedgeflow history --replay`
-                result = await keep_unwritten(quote(result), not_written)
+                result = await persistence.keep_unwritten(quote(result), not_written)
     return result

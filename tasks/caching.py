@@ -28,7 +28,7 @@ from hedgeflow.cache_rules import dataset_expiry, fingerprint
 from hedgeflow.paths import home
 from hedgeflow.schemas import CacheStats
 
-__all__ = ["analyst_cache_key", "cache_backend", "result_storage_name", "cache_options", "portfolio_cache_key", "cache_stats", "clear_cache", "fetch_cache_key"]
+__all__ = ["analyst_cache_key", "cache_backend", "cache_options", "cache_stats", "clear_cache", "fetch_cache_key", "portfolio_cache_key", "result_storage_name", "snapshot_cache_key"]
 
 
 def _digest(*parts: object) -> str:
@@ -58,6 +58,12 @@ def fetch_cache_key(context: TaskRunContext | None, parameters: dict[str, Any]) 
     p = parameters
     digest = _digest(p['provider'], p['dataset'], p['start'], p['end'], data_version())
     return f"{p['ticker']}-fetch-{p['dataset']}-{digest}"
+
+
+def snapshot_cache_key(context: TaskRunContext | None, parameters: dict[str, Any]) -> str:
+    """(provider, ticker, as-of window, the data layer's code version); its datasets are cached on their own too."""
+    p = parameters
+    return f"{p['ticker']}-snapshot-{_digest(p['provider'], p['start'], p['end'], data_version())}"
 
 
 def analyst_cache_key(context: TaskRunContext | None, parameters: dict[str, Any]) -> str:
@@ -127,17 +133,20 @@ def _policy(fn: Any, backend: CacheBackend) -> CachePolicy:
 def cache_options(kind: str, backend: CacheBackend, refresh: bool, dataset: str | None = None,
                   end: dt.date | None = None) -> dict[str, Any]:
     """Task options for ``with_options``: policy, storage, expiry and refresh."""
-    fn = {"fetch": fetch_cache_key, "analyst": analyst_cache_key, "portfolio": portfolio_cache_key}[kind]
+    fn = {"fetch": fetch_cache_key, "snapshot": snapshot_cache_key, "analyst": analyst_cache_key,
+          "portfolio": portfolio_cache_key}[kind]
     options: dict[str, Any] = {
         "cache_policy": _policy(fn, backend),
         "result_storage": backend.result_storage,
         "persist_result": True,
         "refresh_cache": refresh,
     }
-    if kind == "fetch":
+    if kind in ("fetch", "snapshot"):
         data_version()  # in the flow's thread, before the fetch tasks' threads ask for it
     if kind == "fetch" and dataset is not None and end is not None:
         options["cache_expiration"] = dataset_expiry(dataset, end)
+    if kind == "snapshot" and end is not None:  # as long as its shortest-lived dataset (prices)
+        options["cache_expiration"] = dataset_expiry("prices", end)
     return options
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
 from prefect.transactions import get_transaction
 
@@ -17,7 +18,7 @@ from tasks.retrying import wait_retry_after
 __all__ = ["decide_orders", "risk_limits"]
 
 
-@task(name="risk")
+@task(name="risk", cache_policy=NO_CACHE)  # no key to compute: Prefect's default hashes every snapshot
 def risk_limits(snapshots: list[Snapshot], portfolio: Portfolio) -> list[PositionLimit]:
     return position_limits({s.ticker: list(s.prices) for s in snapshots}, portfolio)
 

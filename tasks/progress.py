@@ -15,7 +15,8 @@ __all__ = ["Progress", "add_listener", "remove_listener"]
 Listener = Callable[[int, int, str | None], None]  # (done, total, ticker of the analyst just finished)
 Update = Callable[..., Awaitable[Any]]  # aupdate_progress_artifact's shape: (artifact_id, progress, description=...)
 _LISTENERS: list[Listener] = []
-UPDATE_EVERY_S = 0.25  # the artifact is an API call: at most four a second
+UPDATE_EVERY_S = 0.25  # the artifact is an API call: at most four a second,
+UPDATE_EVERY_SHARE = 0.1  # and only when at least a tenth more of the analysts finished (or all did)
 
 
 def add_listener(listener: Listener) -> None:
@@ -52,7 +53,8 @@ class Progress:
         self.done += 1
         self._notify(ticker)
         now = time.monotonic()
-        if self._artifact is not None and (self.done >= self.total or now - self._last >= UPDATE_EVERY_S):
+        due = now - self._last >= UPDATE_EVERY_S and self.done - self._sent >= UPDATE_EVERY_SHARE * self.total
+        if self._artifact is not None and (self.done >= self.total or due):
             self._last = now
             await self._send()
 
@@ -66,5 +68,5 @@ class Progress:
             self._sent = done
 
     def _notify(self, ticker: str | None = None) -> None:
-        for listener in list(_LISTENERS):
+        for listener in _LISTENERS:
             listener(self.done, self.total, ticker)

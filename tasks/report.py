@@ -33,8 +33,8 @@ def signals_description(result: RunResult) -> str:
     return f"Every analyst's signal for {tickers}, {result.start} to {result.end}, model {result.request.model}"
 
 
-@task(name="artifacts")
 async def publish_artifacts(result: RunResult) -> None:
+    """The signals, usage and orders artifacts of the flow run it is called in (three API calls, no task run)."""
     await acreate_table_artifact(key="signals", table=signal_rows(result), description=signals_description(result))
     await acreate_table_artifact(key="usage", table=usage_rows(result),
                                  description="Per analyst: model calls, tokens, cost, time, degraded signals")

@@ -34,7 +34,7 @@ def _run(**params: object) -> RunResult:
 
 def test_second_identical_run_is_all_cached(cold_cache: None, fake_model: FakeServer) -> None:
     first = _run(tickers=["AAPL", "NVDA"], analysts=FEW, model=_model(fake_model))
-    assert first.cache.hits == 0 and first.cache.lookups == 2 * 7 + 2 * 3
+    assert first.cache.hits == 0 and first.cache.lookups == 2 * 1 + 2 * 3  # a snapshot per ticker, the analysts
     calls = fake_model.counters()["calls"]
     second = _run(tickers=["AAPL", "NVDA"], analysts=FEW, model=_model(fake_model))
     assert second.cache.hit_rate == 1.0 and second.cache.memory_hits == second.cache.lookups
@@ -63,7 +63,7 @@ def test_the_storage_tier_serves_a_fresh_process_memory(cold_cache: None) -> Non
 def test_a_model_change_recomputes_only_the_analysts(cold_cache: None, fake_model: FakeServer) -> None:
     _run(tickers=["AAPL"], analysts=FEW)
     switched = _run(tickers=["AAPL"], analysts=FEW, model=_model(fake_model))
-    assert switched.cache.hits == 7  # every fetch; no analyst
+    assert switched.cache.hits == 1  # the snapshot; no analyst
     assert all(s.source == "model" for s in switched.signals)
 
 
@@ -97,6 +97,31 @@ def test_precompute_warms_the_default_window(cold_cache: None, fake_model: FakeS
     result: RunResult = run_flow(hedge_fund, tickers=["AAPL", "NVDA"], model=model, persist=False)
     assert result.cache.hit_rate >= 0.8
     assert fake_model.counters()["calls"] == analyst_calls + 1  # the portfolio manager only
+
+
+def test_an_expired_dataset_is_fetched_again_alone(cold_cache: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The snapshot is one task run, but each dataset keeps its own cache entry: with the snapshot and
+    one dataset's entry gone (as when it expires), a refetch asks the provider for that dataset only."""
+    import tasks.fetch
+    from blocks.cache import MEMORY
+    from hedgeflow.paths import home
+
+    _run(tickers=["V"], analysts=FEW)
+    asked: list[str] = []
+    real = tasks.fetch.fetch_named
+
+    def counting(provider: str, dataset: str, *args: object) -> object:
+        asked.append(dataset)
+        return real(provider, dataset, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tasks.fetch, "fetch_named", counting)
+    for path in (home() / "results").glob("V-*"):
+        if "-snapshot-" in path.name or "-fetch-news-" in path.name:
+            path.unlink()
+    MEMORY.clear()
+    again = _run(tickers=["V"], analysts=FEW)
+    assert asked == ["news"]
+    assert again.cache.hits == again.cache.lookups - 1  # the snapshot recomputed; every analyst cached
 
 
 def test_unreachable_redis_says_so_and_uses_the_local_tier(tmp_path: Path) -> None:
@@ -136,7 +161,7 @@ def test_without_redis_a_second_process_reuses_local_results(tmp_path: Path) -> 
     first = _result(_cli(tmp_path, *args))
     second = _result(_cli(tmp_path, *args))
     assert first["cache"]["hits"] == 0  # type: ignore[index]
-    assert second["cache"]["hits"] == second["cache"]["lookups"] == 10  # type: ignore[index]
+    assert second["cache"]["hits"] == second["cache"]["lookups"] == 4  # type: ignore[index]  # snapshot, 3 analysts
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
 from typing import Any
 
@@ -33,10 +34,11 @@ class SlowEarlyUpdates:
         self.in_flight -= 1
 
 
-def run_steps(total: int, every_s: float, monkeypatch: pytest.MonkeyPatch) -> SlowEarlyUpdates:
+def run_steps(total: int, every_s: float, monkeypatch: pytest.MonkeyPatch, share: float = 0.0) -> SlowEarlyUpdates:
     from tasks import progress as module
 
     monkeypatch.setattr(module, "UPDATE_EVERY_S", every_s)
+    monkeypatch.setattr(module, "UPDATE_EVERY_SHARE", share)
     api = SlowEarlyUpdates(total)
 
     async def main() -> None:
@@ -63,6 +65,16 @@ def test_the_final_count_lands_last(every_s: float, monkeypatch: pytest.MonkeyPa
     assert shown == sorted(shown), "the artifact never goes backwards"
 
 
+def test_the_artifact_moves_in_tenths_not_every_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    """38 analysts, a tenth is 3.8: an update needs 4 more finished than the last one sent, so at most
+    38 / 4 = 9.5 of them, plus the final one; the bar still ends at 100 %."""
+    api = run_steps(38, 0.0, monkeypatch, share=0.1)
+    assert 2 <= len(api.landed) <= 10
+    assert api.landed[-1] == (100.0, "38 of 38 analysts finished")
+    shown = [progress for progress, _ in api.landed]
+    assert shown == sorted(shown) and all(b - a >= 100 * 4 / 38 - 1e-9 for a, b in itertools.pairwise(shown[:-1]))
+
+
 def test_listeners_see_every_step(monkeypatch: pytest.MonkeyPatch) -> None:
     from tasks import progress as module
 
@@ -84,6 +96,7 @@ def test_the_artifact_on_a_server_reads_100_percent(prefect_server: None, monkey
     from tasks import progress as module
 
     monkeypatch.setattr(module, "UPDATE_EVERY_S", 0.0)  # every step an update: the most chances to reorder
+    monkeypatch.setattr(module, "UPDATE_EVERY_SHARE", 0.0)
 
     @flow
     async def steps() -> str:
@@ -95,7 +108,10 @@ def test_the_artifact_on_a_server_reads_100_percent(prefect_server: None, monkey
     run_id = asyncio.run(steps())
 
     async def read() -> Any:
-        from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+        from prefect.client.schemas.filters import (
+            ArtifactFilter,
+            ArtifactFilterFlowRunId,
+        )
 
         async with get_client() as client:
             found = await client.read_artifacts(
