@@ -39,6 +39,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
+from functools import partial
 from typing import Any, NoReturn
 
 from bench.config import ALL_SCENARIOS, DESCRIPTIONS, PAIR, QUICK_ANALYSTS, Config, say
@@ -71,7 +72,8 @@ def run_benchmark(config: Config) -> dict[str, Any]:
             flow_run(env, [PAIR], cold=True)
             for name in flow_scenarios:
                 say(f"{name}: {DESCRIPTIONS[name]} ...")
-                _attempt(report, name, lambda: scenario_s0(env) if name == "S0" else scenario_flow(env, name, report))
+                scenario = partial(scenario_s0, env) if name == "S0" else partial(scenario_flow, env, name, report)
+                _attempt(report, name, scenario)
             report["meta"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     if "CLI" in config.scenarios:
         say("CLI: whole processes (bench.startup) ...")

@@ -50,7 +50,7 @@ def run_name() -> str:
 
 
 @flow(name="hedge-fund", flow_run_name=run_name, log_prints=False,
-      task_runner=ThreadPoolTaskRunner(max_workers=TASKS_IN_FLIGHT))
+      task_runner=ThreadPoolTaskRunner(max_workers=TASKS_IN_FLIGHT))  # type: ignore[arg-type]  # TaskRunner[F] is invariant
 async def hedge_fund(
     tickers: Tickers,
     start: dt.date | None = None,
@@ -85,7 +85,8 @@ async def hedge_fund(
     """
     started_at = dt.datetime.now(dt.timezone.utc)
     request = RunRequest(
-        tickers=tickers, start=start, end=end, analysts=analysts, model=model,
+        tickers=list(tickers), start=start, end=end, model=model,
+        analysts=None if analysts is None else list(analysts),
         portfolio=portfolio or Portfolio(), refresh=refresh,
     )
     with shared_api_client():  # the task runs' API client, shared across the pool's threads
@@ -114,11 +115,11 @@ async def hedge_fund(
             data_gaps=committee.data_gaps, pm_usage=pm_usage, pm_cached=decided.name == "Cached",
             cached_signals=committee.cached, cache=committee.cache(),
         )
-        await publish_artifacts(quote(result))
+        await publish_artifacts(quote(result))  # type: ignore[call-overload]  # the task gets it unquoted
         if persist:
             database = await HedgeflowDatabase.aload(database_block) if database_block else None
             (written,) = await settle([persist_run_task.submit(large(result), database)])
             _, not_written = await outcome(written)
             if not_written:  # retries spent: keep it as JSON for `hedgeflow history --replay`
-                result = await keep_unwritten(quote(result), not_written)
+                result = await keep_unwritten(quote(result), not_written)  # type: ignore[call-overload]  # the task gets it unquoted
     return result

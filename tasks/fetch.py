@@ -11,7 +11,6 @@ from typing import Any, Literal
 from prefect import task
 
 from hedgeflow.data import DataProvider
-from hedgeflow.errors import TransientDataError
 from hedgeflow.data.snapshot import (
     LINE_ITEM_HISTORY,
     METRICS_HISTORY,
@@ -19,6 +18,7 @@ from hedgeflow.data.snapshot import (
     assemble_snapshot,
     price_history_start,
 )
+from hedgeflow.errors import TransientDataError
 from hedgeflow.schemas import Snapshot
 from tasks.live_data import build_provider
 from tasks.retrying import retry_options, wait_retry_after
