@@ -118,6 +118,7 @@ def create_app(
 
     def failure(path: str, provider: str, kind: str, api_key: str) -> Response:
         headers = {"retry-after": f"{state.retry_after_s:g}"} if kind == "rate_limit" else {}
+        body: dict[str, Any]
         if provider == "openai":
             if kind == "unauthorized":
                 masked = f"{api_key[:3]}{'*' * 8}{api_key[-4:]}" if len(api_key) > 8 else "****"

@@ -40,6 +40,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
+from functools import partial
 from typing import Any, NoReturn
 
 from bench.config import ALL_SCENARIOS, DESCRIPTIONS, PAIR, QUICK_ANALYSTS, Config, say
@@ -73,11 +74,11 @@ def run_benchmark(config: Config) -> dict[str, Any]:
                 flow_run(env, [PAIR], cold=True)
             for name in flow_scenarios:
                 say(f"{name}: {DESCRIPTIONS[name]} ...")
-                _attempt(report, name, lambda name=name: (  # type: ignore[misc]
-                    scenario_s0(env) if name == "S0" else scenario_flow(env, name, report)))
+                scenario = partial(scenario_s0, env) if name == "S0" else partial(scenario_flow, env, name, report)
+                _attempt(report, name, scenario)
             if "CLI" in config.scenarios:
                 say(f"CLI: {DESCRIPTIONS['CLI']} ...")
-                _attempt(report, "CLI", lambda: scenario_cli(env))
+                _attempt(report, "CLI", partial(scenario_cli, env))
             report["meta"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     report["targets"] = targets({k: v for k, v in report.items() if "error" not in v}, config)
     report["issue_20"] = issue_rows(report, config)

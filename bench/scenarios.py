@@ -159,7 +159,8 @@ def scenario_s0(env: Env) -> dict[str, Any]:
         limits = position_limits({s.ticker: list(s.prices) for s in snapshots}, portfolio)
         allowed = allowed_actions(limits, portfolio)
         prices = {limit.ticker: limit.price for limit in limits}
-        orders, usage = model_orders(client, signals, allowed, prices, rules_orders(signals, allowed))
+        orders, usage = model_orders(client, signals, allowed, prices,  # type: ignore[arg-type]  # Action keys
+                                     rules_orders(signals, allowed))
         done = time.perf_counter()
         provider.close()
         per_call = (analysed - fetched) / len(signals)

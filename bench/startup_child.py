@@ -53,13 +53,13 @@ def main(marks_path: str) -> int:
 
     result = asyncio.run(
         hedge_fund(
-            tickers=request.tickers,  # type: ignore[attr-defined]
-            start=request.start,  # type: ignore[attr-defined]
-            end=request.end,  # type: ignore[attr-defined]
-            analysts=request.analysts,  # type: ignore[attr-defined]
-            model=request.model,  # type: ignore[attr-defined]
-            portfolio=request.portfolio,  # type: ignore[attr-defined]
-            refresh=request.refresh,  # type: ignore[attr-defined]
+            tickers=request.tickers,
+            start=request.start,
+            end=request.end,
+            analysts=request.analysts,  # type: ignore[arg-type]  # names checked by build_request
+            model=request.model,
+            portfolio=request.portfolio,
+            refresh=request.refresh,
             data_provider="offline",
         )
     )

@@ -16,7 +16,14 @@ from prefect.blocks.core import Block
 from pydantic import Field, SecretStr, field_validator
 
 from blocks.cache import redis_problem
-from hedgeflow.breaker import DEFAULT_COUNTED_ERRORS, BreakerSettings, CircuitBreaker, FileStore, MemoryStore, RedisStore
+from hedgeflow.breaker import (
+    DEFAULT_COUNTED_ERRORS,
+    BreakerSettings,
+    CircuitBreaker,
+    FileStore,
+    MemoryStore,
+    RedisStore,
+)
 from hedgeflow.paths import home
 
 __all__ = ["CircuitBreakerBlock", "redis_reported"]
@@ -72,7 +79,7 @@ class CircuitBreakerBlock(Block):
         default=60.0, gt=0, description="Seconds after which a probe that never reported frees its slot."
     )
     counted_errors: list[ErrorKind] = Field(
-        default=sorted(DEFAULT_COUNTED_ERRORS),  # a plain default, not a factory: the UI form shows it
+        default=sorted(DEFAULT_COUNTED_ERRORS),  # type: ignore[arg-type]  # a plain default: the UI form shows it
         min_length=1,  # the form refuses an empty list (the Blocks page would show it as None)
         description="Error kinds that count as failures; at least one (default: all five).",
     )

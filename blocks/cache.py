@@ -116,7 +116,7 @@ class TieredResultStorage(WritableFileSystem):
         MEMORY.put(path, content)
         return await self.inner.awrite_path(path, content)
 
-    def write_path(self, path: str, content: bytes, _sync: bool = True) -> Any:  # type: ignore[override]
+    def write_path(self, path: str, content: bytes, _sync: bool = True) -> Any:
         MEMORY.put(path, content)
         return self.inner.write_path(path, content, _sync=True)
 

@@ -14,6 +14,7 @@ sync ones in a thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import threading
@@ -90,7 +91,7 @@ class ExpiringRedisLockManager(_WarmKeysSkipLocks, RedisLockManager):
         self._url = url
         self._guard = threading.Lock()  # _locks is shared by every thread of the process
 
-    def _owner_of(self, name: str) -> tuple[bytes | None, Owner | None]:
+    def _owner_of(self, name: str) -> tuple[bytes | str | None, Owner | None]:
         token, raw = self.client.mget(name, f"{name}:owner")
         return token, (pydantic_core.from_json(raw) if raw else None)
 
@@ -183,10 +184,8 @@ class AtomicFileLockManager(_WarmKeysSkipLocks, FileSystemLockManager):
         except FileExistsError:
             if self.is_lock_holder(key, holder):
                 return True
-            try:
+            with contextlib.suppress(FileNotFoundError):  # another process may have removed it first
                 self.is_locked(key)  # removes the file when its lock has expired
-            except FileNotFoundError:
-                pass  # another process removed it first
             return False
         finally:
             aside.unlink(missing_ok=True)

@@ -14,6 +14,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Mapping
 from typing import Any
 
 __all__ = ["HEARTBEAT_S", "Owner", "current_owner", "describe", "heartbeat_key", "is_alive", "start_heartbeat"]
@@ -21,7 +22,7 @@ __all__ = ["HEARTBEAT_S", "Owner", "current_owner", "describe", "heartbeat_key",
 log = logging.getLogger("hedgeflow.locks")
 
 HEARTBEAT_S = 5.0  # how often a live process renews its heartbeat; it lapses after 3 of these
-Owner = dict[str, Any]  # {"host": str, "pid": int, "started": str | None}
+Owner = Mapping[str, Any]  # {"host": str, "pid": int, "started": str | None}
 
 _HEARTBEATS: dict[tuple[int, str], threading.Thread] = {}
 _HEARTBEATS_LOCK = threading.Lock()

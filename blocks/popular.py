@@ -23,7 +23,7 @@ class PopularTickers(Block):
     async def current(cls, name: str = "default") -> list[str]:
         """The saved block's list, or the built-in one when none is saved."""
         try:
-            block = await cls.aload(name)
+            block: PopularTickers = await cls.aload(name)
         except ValueError:
             return list(DEFAULT_POPULAR)
         return list(block.tickers)

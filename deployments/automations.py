@@ -28,6 +28,7 @@ from uuid import UUID
 from prefect.automations import Automation, EventTrigger, Posture, SendNotification
 from prefect.blocks.core import Block
 from prefect.blocks.notifications import CustomWebhookNotificationBlock
+from prefect.events.actions import ActionTypes
 
 from blocks.alerts import DEFAULT_NOTIFIER, AlertSettings
 
@@ -42,11 +43,11 @@ STARTED = {"prefect.flow-run.Pending", "prefect.flow-run.Running", "prefect.flow
 FLOW_RUN = "prefect.flow-run.*"
 
 
-def _flow(name: str) -> dict[str, str]:
+def _flow(name: str) -> dict[str, str | list[str]]:
     return {"prefect.resource.role": "flow", "prefect.resource.name": name}
 
 
-def _notify(block_id: UUID, subject: str, body: str) -> list[SendNotification]:
+def _notify(block_id: UUID, subject: str, body: str) -> list[ActionTypes]:
     return [SendNotification(block_document_id=block_id, subject=subject, body=body)]
 
 
@@ -119,7 +120,8 @@ async def ensure_default_notifier(url: str | None = None) -> bool:
     except ValueError:
         pass
     block = CustomWebhookNotificationBlock(
-        name=name, url=url, json_data={"subject": "{{subject}}", "body": "{{body}}", "source": "{{name}}"}
+        name=name, url=url, json_data={"subject": "{{subject}}", "body": "{{body}}", "source": "{{name}}"},
+        headers=None, cookies=None,  # Field(None) defaults, which mypy cannot see
     )
     await block.asave(name)
     return True
@@ -137,7 +139,7 @@ async def apply_automations(settings_block: str = "default") -> list[str]:
     await ensure_default_notifier()
     settings = await _settings(settings_block)
     try:
-        notifier = await Block.aload(settings.notifier)
+        notifier: Block = await Block.aload(settings.notifier)
     except ValueError:
         print(f"alerts: not applied: no notification block {settings.notifier!r}; set {WEBHOOK_URL_ENV} and run "
               "make deploy again, or save one and name it in the Hedgeflow Alerts block")

@@ -164,10 +164,11 @@ def _check_block(spec: str) -> None:
             f"no model block {slug_name!r} ({str(exc).splitlines()[0]}); "
             "create it in the Prefect UI (Blocks) or list them with `prefect block ls`"
         ) from None
-    if not callable(getattr(block, "client", None)):
+    make_client = getattr(block, "client", None)
+    if not callable(make_client):
         raise UsageError(f"block {slug_name!r} is not a model block; use a Hedgeflow Anthropic or OpenAI Model block")
     try:
-        block.client()
+        make_client()
     except HedgeflowError as exc:
         raise UsageError(f"model block {slug_name!r}: {exc}") from None
 
@@ -242,7 +243,7 @@ def analyze(args: argparse.Namespace, note: Note, verbosity: str) -> int:
             tickers=request.tickers,
             start=request.start,
             end=request.end,
-            analysts=request.analysts,
+            analysts=request.analysts,  # type: ignore[arg-type]  # names checked by build_request
             model=request.model,
             portfolio=request.portfolio,
             refresh=request.refresh,

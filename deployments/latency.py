@@ -88,12 +88,12 @@ def measure_once(
     if pending is None or running is None:
         raise RuntimeError(f"flow run {run_id} ended {run.state.name} without Pending/Running")
     return Sample(
-        cli_s=(run.created - began_wall).total_seconds(),
+        cli_s=run.created.timestamp() - began_wall.timestamp(),
         queue_s=(pending - run.created).total_seconds(),
         start_s=(running - pending).total_seconds(),
         run_s=(final - running).total_seconds(),
         total_s=total,
-        state=run.state.name,
+        state=run.state.name or run.state.type.value,
     )
 
 

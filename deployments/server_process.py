@@ -262,7 +262,7 @@ def _spawn(port: int) -> subprocess.Popen[bytes]:
             detach = {"creationflags": flags}
         else:
             detach = {"start_new_session": True}
-        process = subprocess.Popen(  # type: ignore[call-overload]
+        process: subprocess.Popen[bytes] = subprocess.Popen(  # type: ignore[call-overload]
             command,
             env=_server_env(),
             stdin=subprocess.DEVNULL,

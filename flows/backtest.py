@@ -75,7 +75,8 @@ def _failure(future: PrefectFuture[Any]) -> tuple[Any, str | None]:
     return None, f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else str(state.message)
 
 
-@flow(name="backtest", flow_run_name=backtest_run_name, task_runner=ThreadPoolTaskRunner(max_workers=WORKERS))
+@flow(name="backtest", flow_run_name=backtest_run_name,
+      task_runner=ThreadPoolTaskRunner(max_workers=WORKERS))  # type: ignore[arg-type]  # TaskRunner[F] is invariant
 def backtest(
     tickers: list[str],
     start: dt.date,

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prefect import get_run_logger
+from prefect.client.schemas.objects import State
 from prefect.context import FlowRunContext, SyncClientContext, TagsContext
 from prefect.futures import PrefectFuture, as_completed
-from prefect.states import State
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote, unmapped
 

@@ -51,7 +51,7 @@ def run_name() -> str:
 
 
 @flow(name="hedge-fund", flow_run_name=run_name, log_prints=False,
-      task_runner=ThreadPoolTaskRunner(max_workers=TASKS_IN_FLIGHT))
+      task_runner=ThreadPoolTaskRunner(max_workers=TASKS_IN_FLIGHT))  # type: ignore[arg-type]  # TaskRunner[F] is invariant
 async def hedge_fund(
     tickers: Tickers,
     start: dt.date | None = None,
@@ -88,7 +88,8 @@ async def hedge_fund(
     # SQLAlchemy and Alembic load in a thread while the run waits for its data and models
     persisting = asyncio.ensure_future(asyncio.to_thread(importlib.import_module, "tasks.persist")) if persist else None
     request = RunRequest(
-        tickers=tickers, start=start, end=end, analysts=analysts, model=model,
+        tickers=list(tickers), start=start, end=end, model=model,
+        analysts=None if analysts is None else list(analysts),
         portfolio=portfolio or Portfolio(), refresh=refresh,
     )
     with shared_api_client(), untagged():  # one API client for the pool's threads; no slot request per task run

@@ -14,8 +14,8 @@ from blocks.popular import PopularTickers
 from flows.committee import TASKS_IN_FLIGHT, Committee, settle, shared_api_client
 from flows.naming import typed_name
 from hedgeflow.analysts.registry import resolve_analysts
-from hedgeflow.request import validate_request
 from hedgeflow.parameters import CheckedDataProvider
+from hedgeflow.request import validate_request
 from hedgeflow.schemas import CacheStats, ModelSpec, RunRequest, Tickers
 from tasks.fetch import available_tickers
 from tasks.model_calls import model_setup
@@ -33,7 +33,7 @@ def run_name() -> str:
 
 
 @flow(name="precompute", flow_run_name=run_name, log_prints=False,
-      task_runner=ThreadPoolTaskRunner(max_workers=TASKS_IN_FLIGHT))
+      task_runner=ThreadPoolTaskRunner(max_workers=TASKS_IN_FLIGHT))  # type: ignore[arg-type]  # TaskRunner[F] is invariant
 async def precompute(
     tickers: Tickers | None = None,
     model: ModelSpec = "rules",
@@ -51,7 +51,7 @@ async def precompute(
             (FINANCIAL_DATASETS_API_KEY).
     """
     tickers = tickers or await PopularTickers.current()
-    request = RunRequest(tickers=tickers, model=model)
+    request = RunRequest(tickers=list(tickers), model=model)
     (known,) = await settle([available_tickers.submit(data_provider)])
     available = await known.aresult()
     windows: dict[tuple[dt.date, dt.date], list[str]] = defaultdict(list)

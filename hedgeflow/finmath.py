@@ -80,7 +80,8 @@ def returns(closes: Floats) -> np.ndarray:
     prices = _arr(closes)
     if prices.size < 2:
         return np.empty(0)
-    return prices[1:] / prices[:-1] - 1.0
+    out: np.ndarray = prices[1:] / prices[:-1] - 1.0
+    return out
 
 
 def annualised_volatility(daily_returns: Floats, periods: int = TRADING_DAYS) -> float:

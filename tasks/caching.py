@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from prefect.cache_policies import CacheKeyFnPolicy, CachePolicy
+from prefect.client.schemas.objects import State
 from prefect.context import TaskRunContext
-from prefect.states import State
 from prefect.utilities.annotations import quote
 
 from blocks.cache import MEMORY, CacheBackend, HedgeflowCache
@@ -28,7 +28,8 @@ from hedgeflow.cache_rules import dataset_expiry, fingerprint
 from hedgeflow.paths import home
 from hedgeflow.schemas import CacheStats
 
-__all__ = ["analyst_cache_key", "cache_backend", "cache_options", "cache_stats", "clear_cache", "fetch_cache_key", "portfolio_cache_key", "result_storage_name", "snapshot_cache_key"]
+__all__ = ["analyst_cache_key", "cache_backend", "cache_options", "cache_stats", "clear_cache", "fetch_cache_key",
+           "portfolio_cache_key", "result_storage_name", "snapshot_cache_key"]
 
 
 def _digest(*parts: object) -> str:

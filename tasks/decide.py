@@ -39,7 +39,7 @@ def decide_orders(
     fallbacks: list[str] = []
     client = guarded_client(setup or ModelSetup(model=model), fallbacks)
     try:
-        decision = model_decisions(client, signals, allowed, prices, rules)
+        decision = model_decisions(client, signals, allowed, prices, rules)  # type: ignore[arg-type]  # Action keys
     except ModelError as exc:  # the guarded model wants it retried: Prefect does
         wait_retry_after(exc)
         raise

@@ -9,6 +9,7 @@ recomputed, only the datasets that expired or are missing are fetched again.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import datetime as dt
 import threading
@@ -161,10 +162,9 @@ def _cached_or_fetched(provider: str, ticker: str, start: dt.date, end: dt.date)
         if store is not None:
             expiry = dataset_expiry(ds, end)
             expires = dt.datetime.now(dt.UTC) + expiry if expiry is not None else None
-            try:
+            # locked by a backtest's fetch task writing the same key: it will be there
+            with contextlib.suppress(RuntimeError):
                 store.write(values[ds], key=keys[ds], expiration=expires)  # type: ignore[arg-type]
-            except RuntimeError:  # locked by a backtest's fetch task writing the same key: it will be there
-                pass
 
     if len(missing) > 1:  # each thread in a copy of the task run's context (Prefect's client, rate limits, logger)
         contexts = {ds: contextvars.copy_context() for ds in missing}

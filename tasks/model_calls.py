@@ -22,7 +22,15 @@ from prefect.transactions import get_transaction
 
 from blocks.breaker import CircuitBreakerBlock
 from hedgeflow.breaker import Transition
-from hedgeflow.llm import AuthRefusals, FallbackClient, ModelError, RulesClient, UnavailableClient, make_client, parse_model
+from hedgeflow.llm import (
+    AuthRefusals,
+    FallbackClient,
+    ModelError,
+    RulesClient,
+    UnavailableClient,
+    make_client,
+    parse_model,
+)
 from hedgeflow.llm.base import ModelClient
 from hedgeflow.retry import RETRY, is_transient
 from tasks.retrying import retry_options
@@ -42,7 +50,7 @@ class ModelSetup:
     def primary(self) -> ModelClient:
         """The model itself; one that cannot be called (no key) fails each call with the reason."""
         try:
-            return self.block.client() if self.block is not None else make_client(parse_model(self.model))  # type: ignore[no-any-return]
+            return self.block.client() if self.block is not None else make_client(parse_model(self.model))
         except ModelError as exc:
             return UnavailableClient(exc)
 
@@ -53,7 +61,7 @@ async def model_setup(model: str = "rules", breaker_block: str | None = None) ->
 
     block = await Block.aload(model.removeprefix("block:")) if model.startswith("block:") else None
     breaker = await CircuitBreakerBlock.aload(breaker_block) if breaker_block else CircuitBreakerBlock.from_env()
-    return ModelSetup(model=model, block=block, breaker=breaker)  # type: ignore[arg-type]
+    return ModelSetup(model=model, block=block, breaker=breaker)
 
 
 def _announce(transition: Transition) -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from prefect.client.schemas.objects import TaskRun
+from prefect.client.schemas.objects import State, TaskRun
 from prefect.runtime import task_run
-from prefect.states import State
 
 from hedgeflow.retry import RETRY, is_transient, retry_after
 

@@ -37,7 +37,7 @@ async def publish_stats(report: StatsReport) -> None:
 async def check_health(settings_block: str = "default") -> list[Breach]:
     """Rates over the rolling window against the Hedgeflow Alerts block; one ``hedgeflow.health.<kind>`` event each."""
     try:
-        settings = await AlertSettings.aload(settings_block)
+        settings: AlertSettings = await AlertSettings.aload(settings_block)
     except ValueError:  # no saved block: the defaults
         settings = AlertSettings()
     since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=settings.window_minutes)

@@ -239,7 +239,8 @@ def test_cheap_company_is_valuation_bullish() -> None:
     for name in ("dcf", "owner_earnings", "residual_income"):
         assert analysis.sub_score(name).score > 0.5, name
     assert analysis.figures["weighted_gap"] > 0.15
-    assert analysis.figures["base_growth"] == pytest.approx(0.06, abs=1e-4)  # CAGR over the years between the report dates (days / 365.25), not points - 1
+    # CAGR over the years between the report dates (days / 365.25), not points - 1
+    assert analysis.figures["base_growth"] == pytest.approx(0.06, abs=1e-4)
     signal = valuation.derive_signal(analysis)
     check_signal(signal)
     assert signal.signal == "bullish"

@@ -6,8 +6,8 @@ import threading
 import time
 
 import pytest
-from pydantic import SecretStr
 from prefect.testing.standard_test_suites import BlockStandardTestSuite
+from pydantic import SecretStr
 
 from blocks.breaker import CircuitBreakerBlock
 from hedgeflow.breaker import (

@@ -176,8 +176,9 @@ def slow_model(fake_model: FakeServer) -> Iterator[FakeServer]:
 def test_with_redis_two_processes_make_each_model_call_once(
     tmp_path: Path, redis_url: str, slow_model: FakeServer
 ) -> None:
-    from blocks.cache import HedgeflowCache
     from pydantic import SecretStr
+
+    from blocks.cache import HedgeflowCache
     from tasks.caching import clear_cache
 
     clear_cache("GOOGL", HedgeflowCache(redis_url=SecretStr(redis_url)))

@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 from blocks.breaker import CircuitBreakerBlock
 from hedgeflow.llm.base import ModelReply, ModelRequest
-from hedgeflow.schemas import AgentSignal, ModelUsage, Order, PositionLimit, RunRequest, RunResult
+from hedgeflow.schemas import AgentSignal, ModelUsage, Order, RunRequest, RunResult
 from tests.fakes import FakeServer, fake_model, fake_model_server  # noqa: F401 - fixtures
 from tests.flowkit import cold_cache, prefect_server, run_flow  # noqa: F401 - fixtures
 
@@ -191,10 +191,10 @@ def test_usage_counts_what_this_run_spent(
 def test_a_failing_optional_dataset_leaves_only_its_part_missing(
     cold_cache: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import tasks.fetch
     from flows.hedge_fund import hedge_fund
     from hedgeflow.data.offline import OfflineProvider
     from hedgeflow.errors import TransientDataError
-    import tasks.fetch
 
     class FlakyNews(OfflineProvider):  # what FinancialDatasets raises for a 503 on /news/
         def get_company_news(self, ticker: str, start: dt.date, end: dt.date):  # type: ignore[no-untyped-def]

@@ -178,10 +178,10 @@ def test_transient_data_errors_are_retried(
 
 
 def test_a_ticker_whose_data_fails_fails_alone(cold_cache: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tasks.fetch
     from flows.hedge_fund import hedge_fund
     from hedgeflow.data.offline import OfflineProvider
     from hedgeflow.errors import DataUnavailableError
-    import tasks.fetch
 
     class NoNvdaPrices(OfflineProvider):
         def get_prices(self, ticker: str, start: dt.date, end: dt.date):  # type: ignore[no-untyped-def]

@@ -17,12 +17,12 @@ from hedgeflow.breaker import BreakerSettings, CircuitBreaker, MemoryStore
 from hedgeflow.llm import (
     AnalystAnswer,
     FallbackClient,
-    PortfolioAnswer,
     ModelAPIError,
     ModelAuthError,
     ModelError,
     ModelReply,
     ModelRequest,
+    PortfolioAnswer,
     RulesClient,
     UnavailableClient,
     model_signal,

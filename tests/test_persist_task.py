@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import socket
 import threading
@@ -73,10 +74,8 @@ class FlakyProxy:
             pass
         finally:
             for sock in (source, sink):
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def wait_for(self, connections: int, seconds: float = 5.0) -> int:
         """The connections accepted once ``connections`` arrived (or time ran out): one per attempt."""

@@ -105,7 +105,7 @@ def test_starts_once_reuses_and_stops_clean(managed: Path, monkeypatch: pytest.M
     assert len(lines) == 1  # nothing more to say
     assert int((managed / "server" / "server.pid").read_text()) == pid
     assert _servers_under(managed) == [pid]
-    assert server.server_status().startswith("running: pid %d" % pid)
+    assert server.server_status().startswith(f"running: pid {pid}")
     assert server.server_start().startswith("already running")
 
     assert server.server_stop() is True

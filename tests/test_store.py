@@ -17,8 +17,8 @@ from sqlalchemy import Engine, create_engine, func, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
-from hedgeflow import store
 from deployments.history_view import history_command, render_history
+from hedgeflow import store
 from hedgeflow.history import load_history
 from hedgeflow.schemas import AgentSignal, CacheStats, ModelUsage, Order, RunRequest, RunResult
 from hedgeflow.store import OrderRow, RunRow, SignalRow, downgrade, ensure_schema, make_engine, persist_run, upgrade

@@ -73,7 +73,7 @@ def test_lock_managers_serve_any_event_loop_and_thread(redis_url: str, tmp_path:
     for manager in (ExpiringRedisLockManager(connection_url=f"{redis_url.rstrip('/')}/2"),
                     AtomicFileLockManager(lock_files_directory=tmp_path)):
 
-        async def take_and_release(key: str) -> bool:
+        async def take_and_release(key: str, manager: Any = manager) -> bool:
             taken = await manager.aacquire_lock(key, holder=key, hold_timeout=10)
             held = manager.is_lock_holder(key, key)
             manager.release_lock(key, key)

@@ -178,11 +178,11 @@ class Book:
                     deficit = -self.free_cash(marks)
                     if deficit <= EPS:
                         return trades
-                    _, _, change = self._per_share(action, marks[ticker])  # type: ignore[arg-type]
+                    _, _, change = self._per_share(action, marks[ticker])
                     if change <= 0:
                         continue  # this side cannot raise free cash (costs exceed what it releases)
                     need = math.ceil(deficit / change - EPS)
-                    trade = self.fill(day, ticker, action, min(need, getattr(self.holdings[ticker], side)), marks,  # type: ignore[arg-type]
+                    trade = self.fill(day, ticker, action, min(need, getattr(self.holdings[ticker], side)), marks,
                                       note="margin call")
                     if trade:
                         trades.append(trade)

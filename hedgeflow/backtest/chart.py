@@ -25,7 +25,8 @@ def equity_png(result: BacktestResult, dpi: int = 90) -> bytes:
     top.plot(dates, [p.benchmark for p in result.equity_curve], label=f"{result.request.benchmark} buy and hold",
              color="#888888", linewidth=1.1)
     tickers = ",".join(result.request.tickers)
-    top.set_title(f"{tickers}: {result.request.frequency} rebalancing, {result.request.model} ({result.request.start} to {result.request.end})",
+    request = result.request
+    top.set_title(f"{tickers}: {request.frequency} rebalancing, {request.model} ({request.start} to {request.end})",
                   fontsize=10)
     top.set_ylabel("USD")
     top.legend(loc="upper left", fontsize=8)

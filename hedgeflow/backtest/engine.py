@@ -82,7 +82,7 @@ def simulate(
             trades.extend(book.margin_call(day, marks))
             for order in sorted(pending, key=lambda o: ORDER_OF_FILLS.get(o.action, 2)):
                 if order.ticker in opens and order.action != "hold":
-                    action: FillAction = order.action  # type: ignore[assignment]
+                    action: FillAction = order.action
                     trade = book.fill(day, order.ticker, action, order.quantity, marks, decided=decided_on)
                     if trade:
                         trades.append(trade)

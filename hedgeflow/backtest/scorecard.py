@@ -22,7 +22,7 @@ import bisect
 import datetime as dt
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -97,7 +97,7 @@ def signal_records(signals: Sequence[AgentSignal]) -> list[SignalRecord]:
     ]
 
 
-def closes_by_ticker(bars: dict[str, Sequence[Price]]) -> dict[str, tuple[list[dt.date], list[float]]]:
+def closes_by_ticker(bars: Mapping[str, Sequence[Price]]) -> dict[str, tuple[list[dt.date], list[float]]]:
     return {t: ([dt.date.fromisoformat(b.time) for b in s], [b.close for b in s]) for t, s in bars.items()}
 
 
@@ -124,7 +124,7 @@ def _row(analyst: str, ticker: str, horizon: int, pairs: list[tuple[SignalRecord
 
 def build_scorecard(
     records: Iterable[SignalRecord],
-    closes: dict[str, tuple[Sequence[dt.date], Sequence[float]]],
+    closes: Mapping[str, tuple[Sequence[dt.date], Sequence[float]]],
     horizons: Sequence[int] = HORIZONS,
 ) -> list[ScorecardRow]:
     """One row per (analyst, ticker, horizon), plus (analyst, ALL, horizon) when it has several tickers.

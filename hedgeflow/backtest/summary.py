@@ -10,8 +10,8 @@ from typing import Literal
 
 import numpy as np
 
-from hedgeflow import finmath
 import hedgeflow.backtest.metrics as m
+from hedgeflow import finmath
 from hedgeflow.backtest.engine import rules_decision, simulate
 from hedgeflow.backtest.models import (
     BacktestMetrics,
@@ -19,7 +19,6 @@ from hedgeflow.backtest.models import (
     BacktestResult,
     EquityPoint,
     ScorecardRow,
-    SignalRecord,
     Trade,
 )
 from hedgeflow.backtest.plan import BacktestPlan

@@ -6,7 +6,8 @@ the task layer falls back to the rules signal at once; after ``open_timeout_s``
 a few probes find out whether the provider is back.
 
 State lives in a store. ``MemoryStore`` serves one process; ``FileStore`` every
-process on the machine (the embedded default, under the data directory); ``RedisStore`` is shared by every thread, process and worker, and each
+process on the machine (the embedded default, under the data directory);
+``RedisStore`` is shared by every thread, process and worker, and each
 step is one Lua script run on the server's clock, so racing callers can neither
 both move the state nor take more probe slots than configured.
 """

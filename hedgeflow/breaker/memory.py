@@ -47,7 +47,8 @@ class MemoryStore:
                     entry.calls = {t: at for t, at in entry.calls.items() if at > now - settings.horizon_s}
                     entry.calls[token] = now
                 return Admission(True, "closed")
-            now, old = self._clock(), None
+            now = self._clock()
+            old: StateName | None = None
             if entry.state == "open":
                 wait = (entry.opened_at or now) + settings.open_timeout_s - now
                 if wait > 0:

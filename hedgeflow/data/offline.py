@@ -20,8 +20,8 @@ from pathlib import Path
 from hedgeflow.data.metrics import compute_metrics
 from hedgeflow.data.xbrl import (
     CompanyFacts,
-    PeriodValues,
     Periods,
+    PeriodValues,
     derive_periods,
     known_at,
     parse_company_facts,

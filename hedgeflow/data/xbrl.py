@@ -363,5 +363,5 @@ def _period_values(first: Key, last: Key, raw: Mapping[str, float | None]) -> Pe
 
 def to_line_item(ticker: str, values: PeriodValues, period: Period) -> LineItem:
     """The public LineItem for one period (the extra internal values are dropped)."""
-    fields = {name: values.values.get(name) for name in LINE_ITEM_FIELDS}
+    fields: dict[str, Any] = {name: values.values.get(name) for name in LINE_ITEM_FIELDS}  # float | None each
     return LineItem(ticker=ticker, report_period=values.end.isoformat(), period=period, **fields)

@@ -60,8 +60,8 @@ class ModelAPIError(ModelError):
         self.retry_after_s = retry_after_s
         self.transient = status_code in TRANSIENT_STATUSES if transient is None else transient
 
-    @property  # type: ignore[override]
-    def kind(self) -> str | None:  # noqa: D102 - rate_limit, overloaded, server_error, or None
+    @property
+    def kind(self) -> str | None:  # type: ignore[override]  # noqa: D102 - rate_limit, overloaded, server_error, or None
         if self.status_code == 429:
             return "rate_limit"
         if self.status_code in (503, 529):

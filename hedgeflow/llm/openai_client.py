@@ -29,7 +29,7 @@ class OpenAIClient:
     """A ModelClient over ``openai.OpenAI``; ``provider`` is openai or openai-compatible."""
 
     def __init__(self, config: ModelConfig, api_key: str) -> None:
-        self.provider = config.provider
+        self.provider: str = config.provider
         self.model = config.model
         self._key = api_key
         self._sdk = openai.OpenAI(

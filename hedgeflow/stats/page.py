@@ -79,7 +79,9 @@ def figures_png(report: StatsReport, dpi: int = 90) -> dict[str, str]:
         return out
     figure = Figure(figsize=(8, 3.2), dpi=dpi, layout="constrained")
     axes = figure.subplots()
-    axes.plot(report.run_started_at, report.run_times_s, "o-", markersize=3, linewidth=0.8, color="#1f5fa8")
+    # dates go through matplotlib's unit converters, which its stubs do not know: hence the ignores
+    axes.plot(report.run_started_at, report.run_times_s, "o-",  # type: ignore[arg-type]
+              markersize=3, linewidth=0.8, color="#1f5fa8")
     axes.axhline(report.p95_run_time_s, color="#c0392b", linestyle="--", linewidth=1, label="p95")
     axes.set_ylabel("seconds")
     axes.legend(loc="upper left", fontsize=8)
@@ -99,10 +101,12 @@ def figures_png(report: StatsReport, dpi: int = 90) -> dict[str, str]:
     figure = Figure(figsize=(8, 3.2), dpi=dpi, layout="constrained")
     left = figure.subplots()
     days = [d.day for d in report.days]
-    left.bar(days, [d.model_calls for d in report.days], color="#8e44ad", alpha=0.7, label="model calls")
+    left.bar(days, [d.model_calls for d in report.days],  # type: ignore[arg-type]
+             color="#8e44ad", alpha=0.7, label="model calls")
     left.set_ylabel("model calls")
     right = left.twinx()
-    right.plot(days, [d.cost_usd for d in report.days], "o-", color="#d35400", label="cost (USD)")
+    right.plot(days, [d.cost_usd for d in report.days], "o-",  # type: ignore[arg-type]
+               color="#d35400", label="cost (USD)")
     right.set_ylabel("USD")
     left.grid(alpha=0.3)
     out["Model calls and cost per day"] = _png(figure)
