@@ -5,6 +5,8 @@ It answers deterministically by echoing the prompt's ``rules_signal`` /
 token), simulates prompt caching of a system text seen before, and injects
 the providers' real failures: 429 with Retry-After, 500, 529/503 overload,
 401, read timeouts, cut connections, prose around JSON, fences, truncation.
+A request whose client hangs up before the answer (a read timeout, a hedge's
+cancelled loser) is recorded with status 499 and no tokens: nothing was sent.
 
     python -m bench.fake_model --port 8101 --latency 2.0 --jitter 0.2 --fault-rate 0.2
 """
@@ -16,7 +18,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -43,8 +45,24 @@ ANTHROPIC_ERRORS: dict[str, tuple[int, str, str]] = {  # kind -> status, type, m
     "unauthorized": (401, "authentication_error", "invalid x-api-key"),
     "forbidden": (403, "permission_error", "Your API key does not have permission to use the specified resource."),
 }
+CLIENT_CLOSED = 499  # recorded (nginx's code) for a request the client hung up on before its answer
 STATUS_KIND = {401: "unauthorized", 403: "forbidden", 429: "rate_limit", 500: "server_error",
                503: "overloaded", 529: "overloaded"}
+
+
+async def _client_gone(request: Request) -> None:
+    """Returns when the client closes the connection (the ASGI server's http.disconnect)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _unless_hung_up(request: Request, pause: Awaitable[None]) -> bool:
+    """Await ``pause`` unless the client hangs up first; True when it did."""
+    gone, paused = asyncio.ensure_future(_client_gone(request)), asyncio.ensure_future(pause)
+    done, _ = await asyncio.wait({gone, paused}, return_when=asyncio.FIRST_COMPLETED)
+    for task in (gone, paused):
+        task.cancel()
+    return gone in done
 
 
 def tokens(text: str) -> int:
@@ -146,15 +164,19 @@ def create_app(
             return failure(path, provider, STATUS_KIND.get(state.status, "server_error"), key)
         if state.outage:
             return failure(path, provider, "server_error" if provider == "openai" else "overloaded", key)
-        await state.delay()
+        if await _unless_hung_up(request, state.delay()):
+            return closed(path)
         fault = state.next_fault()
         if fault in ("rate_limit", "server_error", "overloaded"):
             return failure(path, provider, fault, key)
-        if fault == "timeout":  # hang past the client's read timeout, until it hangs up
-            deadline = time.monotonic() + state.hang_s
-            while time.monotonic() < deadline and not await request.is_disconnected():
-                await asyncio.sleep(0.05)
+        if fault == "timeout" and await _unless_hung_up(request, asyncio.sleep(state.hang_s)):
+            return closed(path)  # hung past the client's read timeout, or its hedge won
         return fault
+
+    def closed(path: str) -> Response:
+        """The client hung up before an answer (a read timeout, a cancelled hedge): nothing sent, nothing billed."""
+        state.record(path, CLIENT_CLOSED)
+        return Response(status_code=CLIENT_CLOSED)
 
     def cut(body: bytes, path: str) -> Response:
         """Declare the full length, send half: the client sees the connection drop mid-body."""

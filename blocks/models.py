@@ -1,7 +1,7 @@
 """Model and market-data credentials as Prefect Blocks, edited in the Prefect UI.
 
-Each block returns a plain domain config (``ModelConfig``) and builds the
-domain client from it; keys stay SecretStr until the client is built.
+Each block returns a plain domain config (``ModelConfig``, ``HedgeSettings``) and
+builds the domain client from it; keys stay SecretStr until the client is built.
 """
 
 from __future__ import annotations
@@ -11,12 +11,19 @@ from pydantic import Field, SecretStr
 
 from hedgeflow.data.financialdatasets import DEFAULT_BASE_URL, FinancialDatasetsProvider
 from hedgeflow.llm.client import ModelClient, ModelConfig, make_client
+from hedgeflow.llm.hedging import HedgeSettings
 
 __all__ = ["AnthropicModel", "FinancialDatasets", "OpenAIModel"]
 
 
 def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value().strip() or None if value is not None else None
+
+
+_HEDGE = HedgeSettings()
+_HEDGE_HELP = "Send a second, identical request when the first is slow or fails; the first valid answer wins."
+_MULTIPLE_HELP = "A slow request is hedged after this multiple of the model's median latency."
+_FLOOR_HELP = "Never hedge a slow request earlier than this (seconds)."
 
 
 class AnthropicModel(Block):
@@ -40,6 +47,9 @@ class AnthropicModel(Block):
     base_url: str | None = Field(default=None, description="API base URL; empty for Anthropic's own.")
     connect_timeout_s: float = Field(default=5.0, gt=0, description="Seconds to open a connection.")
     read_timeout_s: float = Field(default=60.0, gt=0, description="Seconds to wait for an answer.")
+    hedge: bool = Field(default=_HEDGE.enabled, description=_HEDGE_HELP)
+    hedge_after_multiple: float = Field(default=_HEDGE.multiple, ge=1.0, description=_MULTIPLE_HELP)
+    hedge_floor_s: float = Field(default=_HEDGE.floor_s, ge=0.0, description=_FLOOR_HELP)
 
     def to_config(self) -> ModelConfig:
         return ModelConfig(provider="anthropic", model=self.model, base_url=self.base_url or None,
@@ -47,6 +57,9 @@ class AnthropicModel(Block):
 
     def client(self) -> ModelClient:
         return make_client(self.to_config(), _secret(self.api_key))
+
+    def hedge_settings(self) -> HedgeSettings:
+        return HedgeSettings(enabled=self.hedge, multiple=self.hedge_after_multiple, floor_s=self.hedge_floor_s)
 
 
 class OpenAIModel(Block):
@@ -77,6 +90,9 @@ class OpenAIModel(Block):
     )
     connect_timeout_s: float = Field(default=5.0, gt=0, description="Seconds to open a connection.")
     read_timeout_s: float = Field(default=60.0, gt=0, description="Seconds to wait for an answer.")
+    hedge: bool = Field(default=_HEDGE.enabled, description=_HEDGE_HELP)
+    hedge_after_multiple: float = Field(default=_HEDGE.multiple, ge=1.0, description=_MULTIPLE_HELP)
+    hedge_floor_s: float = Field(default=_HEDGE.floor_s, ge=0.0, description=_FLOOR_HELP)
 
     def block_initialization(self) -> None:
         """An OpenAI-compatible server has no default address: fail when the block is made."""
@@ -90,6 +106,9 @@ class OpenAIModel(Block):
 
     def client(self) -> ModelClient:
         return make_client(self.to_config(), _secret(self.api_key))
+
+    def hedge_settings(self) -> HedgeSettings:
+        return HedgeSettings(enabled=self.hedge, multiple=self.hedge_after_multiple, floor_s=self.hedge_floor_s)
 
 
 class FinancialDatasets(Block):

@@ -8,6 +8,9 @@ ones, and nothing sticks to the process for later runs. In a task,
 raises a transient error while a retry is left and the breaker is not open
 (Prefect retries the task), and otherwise answers with the rules model,
 marked degraded. A degraded answer is never written to the task cache.
+Inside it, a model that makes requests is hedged (``HedgedClient``): a slow or
+failed request gets one identical second request while the task has a retry
+left and the breaker is closed; each hedge spends one of the task's retries.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from hedgeflow.llm import (
     parse_model,
 )
 from hedgeflow.llm.base import ModelClient
+from hedgeflow.llm.hedging import Hedgeable, HedgedClient, HedgeLedger, HedgeSettings
 from hedgeflow.retry import RETRY, is_transient
 from tasks.retrying import retry_options
 
@@ -46,6 +50,15 @@ class ModelSetup:
     block: Any = None  # the saved model block a ``block:<type-slug>/<name>`` spec names; keys stay in it
     breaker: CircuitBreakerBlock = field(default_factory=CircuitBreakerBlock.from_env)
     refusals: AuthRefusals = field(default_factory=AuthRefusals, compare=False)  # keys refused in this run
+    hedge: HedgeSettings | None = None  # None: the model block's, else the defaults
+    hedges: HedgeLedger = field(default_factory=HedgeLedger, compare=False)  # hedges sent per task run
+
+    def hedging(self) -> HedgeSettings:
+        """When a slow call is hedged: ``hedge`` when given, else the model block's settings, else the defaults."""
+        if self.hedge is not None:
+            return self.hedge
+        from_block = getattr(self.block, "hedge_settings", None)
+        return from_block() if callable(from_block) else HedgeSettings()
 
     def primary(self) -> ModelClient:
         """The model itself; one that cannot be called (no key) fails each call with the reason."""
@@ -81,10 +94,20 @@ def guarded_client(setup: ModelSetup, degraded: list[str] | None = None) -> Mode
     breaker = setup.breaker.breaker()
     breaker.add_listener(_announce)
     key = (primary.provider, primary.model)
+    call = str(task_run.id or "")
+
+    def attempts() -> int:
+        """The retry budget this call has spent: its task runs so far plus the hedges it sent."""
+        return (task_run.run_count or 1) + setup.hedges.spent(call)
 
     def retry(error: ModelError) -> bool:
-        attempts_left = (task_run.run_count or 1) <= RETRY.retries
-        return is_transient(error) and attempts_left and breaker.state(key).state != "open"
+        return is_transient(error) and attempts() <= RETRY.retries and breaker.state(key).state != "open"
+
+    def may_hedge(cause: ModelError | None) -> bool:
+        if attempts() > RETRY.retries or breaker.state(key).state != "closed":
+            return False
+        setup.hedges.spend(call)
+        return True
 
     def on_fallback(reason: str) -> None:
         transaction = get_transaction()
@@ -98,7 +121,8 @@ def guarded_client(setup: ModelSetup, degraded: list[str] | None = None) -> Mode
     def on_refused(reason: str) -> None:
         get_run_logger().error("%s: every call of this run takes the rules fallback", reason)
 
-    return FallbackClient(primary, RulesClient(), breaker, retry=retry, on_fallback=on_fallback,
+    model = HedgedClient(primary, setup.hedging(), may_hedge=may_hedge) if isinstance(primary, Hedgeable) else primary
+    return FallbackClient(model, RulesClient(), breaker, retry=retry, on_fallback=on_fallback,
                           refusals=setup.refusals, on_refused=on_refused)
 
 

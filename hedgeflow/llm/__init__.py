@@ -2,7 +2,8 @@
 
 Importing this package loads neither SDK: the Anthropic and OpenAI clients
 are imported when ``make_client`` first needs them. ``FallbackClient`` wraps
-any client with the circuit breaker and the rules model as its fallback.
+any client with the circuit breaker and the rules model as its fallback;
+``HedgedClient`` wraps a vendor client with hedged requests.
 """
 
 from __future__ import annotations
@@ -25,7 +26,13 @@ from hedgeflow.llm.errors import (
     ModelOutputError,
     ModelTimeoutError,
 )
-from hedgeflow.llm.fallback import AUTH_REFUSED, AuthRefusals, FallbackClient, UnavailableClient
+from hedgeflow.llm.fallback import (
+    AUTH_REFUSED,
+    AuthRefusals,
+    FallbackClient,
+    UnavailableClient,
+)
+from hedgeflow.llm.hedging import HedgedClient, HedgeSettings
 from hedgeflow.llm.pricing import PRICES, cost_usd, price_note
 from hedgeflow.llm.prompts import (
     AnalystAnswer,
@@ -37,12 +44,14 @@ from hedgeflow.llm.prompts import (
 from hedgeflow.llm.rules import RulesClient
 
 __all__ = [
+    "AUTH_REFUSED",
     "PRICES",
     "AnalystAnswer",
-    "Decision",
-    "AUTH_REFUSED",
     "AuthRefusals",
+    "Decision",
     "FallbackClient",
+    "HedgeSettings",
+    "HedgedClient",
     "ModelAPIError",
     "ModelAuthError",
     "ModelClient",

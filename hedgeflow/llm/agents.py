@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from hedgeflow.llm.base import ModelClient
+from hedgeflow.llm.base import ModelClient, label
 from hedgeflow.llm.prompts import (
     AnalystAnswer,
     PortfolioAnswer,
@@ -24,8 +24,8 @@ __all__ = ["PortfolioDecision", "clamp_orders", "model_decisions", "model_label"
 
 
 def model_label(client: ModelClient) -> str:
-    """``<provider>:<model>`` (``rules`` for the rules model), as signals record it."""
-    return "rules" if client.provider == "rules" else f"{client.provider}:{client.model}"
+    """``<provider>:<model>`` (a model named as its provider, as the rules model is, by that name), as signals record it."""
+    return label(client.provider, client.model)
 
 
 def model_signal(client: ModelClient, spec_persona: str, analysis: Analysis, rules: AgentSignal) -> AgentSignal:
@@ -74,9 +74,6 @@ def model_decisions(
     """
     if not allowed:
         return PortfolioDecision([])
-    if client.provider == "rules":
-        proposed = [o.model_dump() for o in rules_orders or []]
-        return PortfolioDecision(clamp_orders(proposed, allowed))
     request = portfolio_request(signals, allowed, prices, rules_orders)
     reply = client.complete(request, PortfolioAnswer)
     gaps: dict[str, str] = {}

@@ -2,6 +2,8 @@
 
 The persona (``system``) carries ``cache_control`` so repeated calls for one
 analyst read it from the prompt cache. SDK retries are off: Prefect retries.
+Requests run on the process's model-call loop (``hedgeflow.llm.aio``) through
+the SDK's async client, so a hedged call can cancel one: its connection is closed.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any, TypeVar
 import anthropic
 from pydantic import BaseModel
 
+from hedgeflow.llm.aio import run_on_loop
 from hedgeflow.llm.base import ModelConfig, ModelReply, ModelRequest
 from hedgeflow.llm.errors import ModelError, ModelOutputError, sdk_error
 from hedgeflow.llm.latency import LatencyTimeout
@@ -25,14 +28,14 @@ T = TypeVar("T", bound=BaseModel)
 
 
 class AnthropicClient:
-    """A ModelClient over ``anthropic.Anthropic``; thread-safe like the SDK client it wraps."""
+    """A ModelClient over ``anthropic.AsyncAnthropic``; any thread may call ``complete``."""
 
     provider = "anthropic"
 
     def __init__(self, config: ModelConfig, api_key: str) -> None:
         self.model = config.model
         self._key = api_key
-        self._sdk = anthropic.Anthropic(
+        self._sdk = anthropic.AsyncAnthropic(
             api_key=api_key,
             base_url=config.base_url,
             max_retries=0,
@@ -45,9 +48,13 @@ class AnthropicClient:
         return f"AnthropicClient(model={self.model!r})"
 
     def complete(self, request: ModelRequest, output_type: type[T]) -> ModelReply[T]:
+        return run_on_loop(self.acomplete(request, output_type))
+
+    async def acomplete(self, request: ModelRequest, output_type: type[T]) -> ModelReply[T]:
+        """``complete`` on the model-call loop; cancelling it closes the request's connection."""
         started = time.perf_counter()
         try:
-            message = self._sdk.messages.create(
+            message = await self._sdk.messages.create(
                 timeout=anthropic.Timeout(self.timeouts.timeout_s(), connect=self._connect_s),
                 model=self.model,
                 max_tokens=request.max_output_tokens,

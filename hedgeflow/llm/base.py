@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hedgeflow.schemas import ModelUsage
 
-__all__ = ["PROVIDERS", "ModelClient", "ModelConfig", "ModelReply", "ModelRequest", "Provider"]
+__all__ = ["PROVIDERS", "ModelClient", "ModelConfig", "ModelReply", "ModelRequest", "Provider", "label"]
 
 Provider = Literal["rules", "anthropic", "openai", "openai-compatible"]
 PROVIDERS: tuple[str, ...] = ("rules", "anthropic", "openai", "openai-compatible")
@@ -70,4 +70,9 @@ class ModelConfig(BaseModel):
     @property
     def label(self) -> str:
         """``<provider>:<model>``, as signals record it."""
-        return "rules" if self.provider == "rules" else f"{self.provider}:{self.model}"
+        return label(self.provider, self.model)
+
+
+def label(provider: str, model: str) -> str:
+    """``<provider>:<model>``; a model named as its provider (the rules model) by that name alone."""
+    return provider if model == provider else f"{provider}:{model}"

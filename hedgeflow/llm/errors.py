@@ -35,6 +35,7 @@ class ModelError(HedgeflowError):
 
     transient: bool = False
     kind: str | None = None
+    usage: ModelUsage | None = None  # tokens billed before it failed (an answer off the schema), if any
 
     def __init__(self, message: str, *, provider: str, model: str) -> None:
         super().__init__(message)
@@ -61,7 +62,7 @@ class ModelAPIError(ModelError):
         self.transient = status_code in TRANSIENT_STATUSES if transient is None else transient
 
     @property
-    def kind(self) -> str | None:  # type: ignore[override]  # noqa: D102 - rate_limit, overloaded, server_error, or None
+    def kind(self) -> str | None:  # type: ignore[override]  # rate_limit, overloaded, server_error, or None
         if self.status_code == 429:
             return "rate_limit"
         if self.status_code in (503, 529):
@@ -95,8 +96,6 @@ class ModelOutputError(ModelError):
 
     ``usage`` keeps the tokens of the failed answer: they were billed all the same.
     """
-
-    usage: ModelUsage | None = None
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:

@@ -35,12 +35,16 @@ class LatencyTimeout:
         with self._lock:
             self._latencies.append(latency_s)
 
-    def timeout_s(self) -> float:
+    def median_s(self, min_samples: int | None = None) -> float | None:
+        """The median latency, or None while fewer than ``min_samples`` (default: this timeout's) are known."""
         with self._lock:
-            if len(self._latencies) < self.min_samples:
-                return self.cap_s
-            median = statistics.median(self._latencies)
-        return min(self.cap_s, max(self.floor_s, self.multiple * median))
+            if len(self._latencies) < (self.min_samples if min_samples is None else min_samples):
+                return None
+            return statistics.median(self._latencies)
+
+    def timeout_s(self) -> float:
+        median = self.median_s()
+        return self.cap_s if median is None else min(self.cap_s, max(self.floor_s, self.multiple * median))
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()

@@ -2,7 +2,9 @@
 
 Structured output through ``response_format`` json_schema in strict mode. The
 system message always comes first and is identical for a persona, so the
-provider's automatic prefix caching applies. SDK retries are off.
+provider's automatic prefix caching applies. SDK retries are off. Requests run
+on the process's model-call loop (``hedgeflow.llm.aio``) through the SDK's
+async client, so a hedged call can cancel one: its connection is closed.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any, TypeVar
 import openai
 from pydantic import BaseModel
 
+from hedgeflow.llm.aio import run_on_loop
 from hedgeflow.llm.base import ModelConfig, ModelReply, ModelRequest
 from hedgeflow.llm.errors import ModelError, ModelOutputError, sdk_error
 from hedgeflow.llm.latency import LatencyTimeout
@@ -26,13 +29,13 @@ T = TypeVar("T", bound=BaseModel)
 
 
 class OpenAIClient:
-    """A ModelClient over ``openai.OpenAI``; ``provider`` is openai or openai-compatible."""
+    """A ModelClient over ``openai.AsyncOpenAI``; ``provider`` is openai or openai-compatible."""
 
     def __init__(self, config: ModelConfig, api_key: str) -> None:
         self.provider: str = config.provider
         self.model = config.model
         self._key = api_key
-        self._sdk = openai.OpenAI(
+        self._sdk = openai.AsyncOpenAI(
             api_key=api_key,
             base_url=config.base_url,
             max_retries=0,
@@ -45,9 +48,13 @@ class OpenAIClient:
         return f"OpenAIClient(provider={self.provider!r}, model={self.model!r})"
 
     def complete(self, request: ModelRequest, output_type: type[T]) -> ModelReply[T]:
+        return run_on_loop(self.acomplete(request, output_type))
+
+    async def acomplete(self, request: ModelRequest, output_type: type[T]) -> ModelReply[T]:
+        """``complete`` on the model-call loop; cancelling it closes the request's connection."""
         started = time.perf_counter()
         try:
-            completion = self._sdk.chat.completions.create(
+            completion = await self._sdk.chat.completions.create(
                 timeout=openai.Timeout(self.timeouts.timeout_s(), connect=self._connect_s),
                 model=self.model,
                 messages=[

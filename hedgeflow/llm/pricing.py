@@ -35,6 +35,7 @@ class ModelPrice:
 
 # Public list prices (USD / 1M tokens), checked 2025; dated model ids match by prefix.
 PRICES: dict[str, ModelPrice] = {
+    "rules:rules": ModelPrice(0.0, 0.0, 0.0),  # the rules model makes no call
     "anthropic:claude-opus-4-5": ModelPrice(5.0, 25.0, 0.50),
     "anthropic:claude-opus-4-1": ModelPrice(15.0, 75.0, 1.50),
     "anthropic:claude-opus-4": ModelPrice(15.0, 75.0, 1.50),
@@ -96,7 +97,7 @@ def price_for(provider: str, model: str) -> ModelPrice | None:
 
 def price_note(provider: str, model: str) -> str | None:
     """None when the model has a price; otherwise a sentence saying it is counted as free."""
-    if provider == "rules" or price_for(provider, model) is not None:
+    if price_for(provider, model) is not None:
         return None
     return f"no price for {provider}:{model}; its cost is counted as 0 (add it to HEDGEFLOW_PRICES)"
 

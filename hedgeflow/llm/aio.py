@@ -1,0 +1,49 @@
+"""One background event loop per process for the vendor SDKs' async clients.
+
+A model call is asked from many threads at once (one per task run), but the
+SDKs' async clients keep connections bound to the event loop that opened them.
+So every call runs on one long-lived loop on a daemon thread, and a thread that
+asks waits for its result: ``run_on_loop(coro)``. On that loop a request can be
+cancelled, which closes its connection: how a hedged call aborts its loser.
+A forked child starts its own loop (the parent's thread does not survive a fork).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+__all__ = ["loop", "run_on_loop"]
+
+T = TypeVar("T")
+
+_lock = threading.Lock()
+_loop: tuple[int, asyncio.AbstractEventLoop] | None = None  # (pid, loop)
+
+
+def loop() -> asyncio.AbstractEventLoop:
+    """The process's model-call loop, started on first use."""
+    global _loop
+    with _lock:
+        if _loop is None or _loop[0] != os.getpid():
+            new = asyncio.new_event_loop()
+            threading.Thread(target=new.run_forever, name="hedgeflow-model-calls", daemon=True).start()
+            _loop = (os.getpid(), new)
+        return _loop[1]
+
+
+def run_on_loop(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` on the model-call loop and wait for its result in this thread.
+
+    Interrupting the wait (Ctrl-C, or a Prefect task timeout raised in this thread)
+    cancels the coroutine, so its request is closed rather than left running.
+    """
+    future = asyncio.run_coroutine_threadsafe(coro, loop())
+    try:
+        return future.result()
+    except BaseException:
+        future.cancel()
+        raise
