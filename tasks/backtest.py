@@ -1,8 +1,12 @@
-"""Thin backtest tasks: plan, simulate and summarise, publish, persist. One domain call each.
+"""Thin backtest tasks: the committee as of a date, plan, simulate and summarise, publish, persist.
 
-The per-date work (fetch, snapshot, analyst) reuses the ordinary cached tasks
-of tasks/fetch.py and tasks/analyst.py; these tasks only run what comes after.
-Their inputs are large and their results cheap to recompute, so they are not cached.
+``committee_task`` is the per-date work: one task run evaluates every analyst
+on every ticker as of its date, reading and writing the analyst task's own
+cache records (tasks/analyst.py: same keys, same result storage), so an
+``analyze`` of that date, or an overlapping backtest, reuses each signal. The
+task itself is cached per (tickers, date, analysts, model): a re-run of the
+same backtest reads one record per date. The tasks after it have large inputs
+and results cheap to recompute, so they are not cached.
 """
 
 from __future__ import annotations
@@ -11,20 +15,88 @@ import base64
 from pathlib import Path
 from typing import Any
 
+import datetime as dt
+
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.results import ResultStore, get_result_store
+from prefect.states import State
+from prefect.transactions import get_transaction
+from prefect.utilities.asyncutils import run_coro_as_sync
+
+from blocks.cache import MEMORY
 
 from hedgeflow.backtest.chart import equity_png
+from hedgeflow.backtest.committee import DateCommittee, committee_as_of
 from hedgeflow.backtest.models import BacktestRequest, BacktestResult
 from hedgeflow.backtest.plan import BacktestPlan, plan_backtest
 from hedgeflow.backtest.storage import save_result
 from hedgeflow.backtest.summary import assemble_result, metrics_markdown, scorecard_markdown
-from hedgeflow.schemas import Price
+from hedgeflow.schemas import AgentSignal, CacheStats, Price, Snapshot
+from tasks.analyst import analyst_signal
+from tasks.caching import analyst_cache_key, cache_backend, cache_options
+from tasks.fetch import provider_named
+from tasks.retrying import retry_options
 
-__all__ = ["chart_task", "persist_backtest", "plan_task", "publish_backtest_artifacts", "result_task"]
+__all__ = ["chart_task", "committee_cache_stats", "committee_task", "persist_backtest", "plan_task",
+           "publish_backtest_artifacts", "result_task"]
 
 UNCACHED: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
+
+
+def _analyst_store(refresh: bool) -> ResultStore:
+    """The result store the analyst task of this process's cache backend reads and writes (Prefect's own)."""
+    backend = run_coro_as_sync(cache_backend())
+    return get_result_store().update_for_task(analyst_signal.with_options(**cache_options("analyst", backend, refresh)))
+
+
+@task(name="backtest-committee", task_run_name="committee-{day}", **retry_options())
+def committee_task(provider: str, tickers: list[str], day: dt.date, analysts: list[str], model: str,
+                   refresh: bool = False) -> DateCommittee:
+    """Every analyst on every ticker as of ``day`` (hedgeflow.backtest.committee); a result with errors is not cached."""
+    store = _analyst_store(refresh)
+
+    def key(analyst: str, snapshot: Snapshot) -> str:
+        return analyst_cache_key(None, {"analyst": analyst, "snapshot": snapshot, "model": model})
+
+    memory: list[str] = []
+
+    def lookup(record: str) -> AgentSignal | None:
+        if refresh or not store.exists(record):
+            return None
+        found: AgentSignal = store.read(record).result
+        if MEMORY.served.get(record) == "memory":
+            memory.append(record)
+        return found
+
+    def write(record: str, signal: AgentSignal) -> None:
+        try:
+            store.write(signal, key=record)
+        except RuntimeError:  # another run holds the key's lock: it writes the same signal
+            pass
+
+    done = committee_as_of(provider_named(provider), tickers, day, analysts, model, key, lookup, write)
+    done.memory_hits = len(memory)
+    if done.errors and (transaction := get_transaction()) is not None:
+        transaction.write_on_commit = False  # a failure is retried by the next run, not remembered
+    return done
+
+
+def committee_cache_stats(runs: list[tuple[State[Any], DateCommittee]]) -> CacheStats:
+    """A cached date counts each of its signals as a hit (in the tier that served the record); else its own lookups."""
+    stats = CacheStats()
+    for state, done in runs:
+        if state.name != "Cached":
+            stats += CacheStats(lookups=done.lookups, hits=done.hits, memory_hits=done.memory_hits,
+                                storage_hits=done.hits - done.memory_hits)
+            continue
+        served = len(done.signals) + sum(len(keys) for _, keys in done.pending)
+        metadata = getattr(state.data, "metadata", None)
+        path = Path(getattr(metadata, "storage_key", None) or "").name
+        tier = {"memory_hits": served} if MEMORY.served.get(path) == "memory" else {"storage_hits": served}
+        stats += CacheStats(lookups=served, hits=served, **tier)
+    return stats
 
 
 @task(name="backtest-plan", **UNCACHED)

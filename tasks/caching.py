@@ -28,7 +28,7 @@ from hedgeflow.cache_rules import dataset_expiry, fingerprint
 from hedgeflow.paths import home
 from hedgeflow.schemas import CacheStats
 
-__all__ = ["analyst_cache_key", "cache_backend", "result_storage_name", "cache_options", "portfolio_cache_key", "cache_stats", "clear_cache", "fetch_cache_key"]
+__all__ = ["analyst_cache_key", "backtest_committee_cache_key", "cache_backend", "result_storage_name", "cache_options", "portfolio_cache_key", "cache_stats", "clear_cache", "fetch_cache_key"]
 
 
 def _digest(*parts: object) -> str:
@@ -69,6 +69,19 @@ def analyst_cache_key(context: TaskRunContext | None, parameters: dict[str, Any]
     version = load_analyst(analyst).version
     digest = _digest(analyst, version, snapshot.start, snapshot.end, parameters["model"], snapshot.fingerprint or fingerprint(snapshot))
     return f"{snapshot.ticker}-analyst-{analyst}-{digest}"
+
+
+def backtest_committee_cache_key(context: TaskRunContext | None, parameters: dict[str, Any]) -> str:
+    """(provider, tickers, as-of window, each analyst and its code version, model, the data layer's code version).
+
+    The backtest's per-date task: a re-run answers from one record per date; its
+    signals are also written under ``analyst_cache_key``, which ``analyze`` reads.
+    """
+    p = parameters
+    tickers = "-".join(sorted(p["tickers"]))
+    analysts = [(key, load_analyst(key).version) for key in p["analysts"]]
+    digest = _digest(p["provider"], p["tickers"], p["day"], p["analysts"], analysts, p["model"], data_version())
+    return f"{tickers[:80]}-backtest-{digest}"
 
 
 def result_storage_name(backend: CacheBackend) -> str:
@@ -127,16 +140,17 @@ def _policy(fn: Any, backend: CacheBackend) -> CachePolicy:
 def cache_options(kind: str, backend: CacheBackend, refresh: bool, dataset: str | None = None,
                   end: dt.date | None = None) -> dict[str, Any]:
     """Task options for ``with_options``: policy, storage, expiry and refresh."""
-    fn = {"fetch": fetch_cache_key, "analyst": analyst_cache_key, "portfolio": portfolio_cache_key}[kind]
+    fn = {"fetch": fetch_cache_key, "analyst": analyst_cache_key, "portfolio": portfolio_cache_key,
+          "backtest": backtest_committee_cache_key}[kind]
     options: dict[str, Any] = {
         "cache_policy": _policy(fn, backend),
         "result_storage": backend.result_storage,
         "persist_result": True,
         "refresh_cache": refresh,
     }
-    if kind == "fetch":
+    if kind in ("fetch", "backtest"):
         data_version()  # in the flow's thread, before the fetch tasks' threads ask for it
-    if kind == "fetch" and dataset is not None and end is not None:
+    if kind in ("fetch", "backtest") and dataset is not None and end is not None:
         options["cache_expiration"] = dataset_expiry(dataset, end)
     return options
 
