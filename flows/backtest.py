@@ -22,14 +22,15 @@ import datetime as dt
 from typing import Any
 
 from prefect import flow, get_run_logger
+from prefect.client.schemas.objects import State
 from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture, wait
-from prefect.states import State
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote, unmapped
 from prefect.utilities.asyncutils import run_coro_as_sync
 
+from hedgeflow.backtest.committee import DateCommittee
 from hedgeflow.backtest.models import BacktestRequest, BacktestResult, Costs
 from hedgeflow.backtest.plan import (
     batch_estimate,
@@ -39,12 +40,12 @@ from hedgeflow.backtest.plan import (
     validate_backtest,
     within_budget,
 )
-from hedgeflow.backtest.committee import DateCommittee
 from hedgeflow.schemas import AgentSignal, ModelUsage, Snapshot
 from tasks.analyst import analyst_signal
 from tasks.backtest import (
     chart_task,
     committee_cache_stats,
+    committee_options,
     committee_task,
     persist_backtest,
     plan_task,
@@ -130,7 +131,7 @@ def backtest(
         persist: Write the result as JSON (and the chart as PNG) under the data directory.
         output_dir: Write them here instead.
     """
-    started_at = dt.datetime.now(dt.timezone.utc)
+    started_at = dt.datetime.now(dt.UTC)
     logger = get_run_logger()
     wrap = _annotations_survive()
     keep: Any = quote if wrap else (lambda value: value)
@@ -153,7 +154,7 @@ def backtest(
                 len(plan.sessions), len(plan.rebalance), len(keys), len(request.tickers), plan.estimate.calls,
                 plan.estimate.cost_usd, plan.estimate.note)
 
-    committee = committee_task.with_options(**cache_options("backtest", backend, refresh, "prices", request.end))
+    committee = committee_task.with_options(**committee_options(backend, refresh, keys, request.end))
     analyst = analyst_signal.with_options(**cache_options("analyst", backend, refresh))
     signals: list[AgentSignal] = []
     errors: dict[str, str] = {}
@@ -195,13 +196,17 @@ def backtest(
         spent = total_usage(fresh)
         decided.extend(batch)
 
-    result = result_task.submit(
+    cache = cache_stats(f.state for f in history) + committee_cache_stats(dates)
+    book = result_task.with_options(**cache_options("backtest-book", backend, refresh)).submit(
         run_id=str(flow_run.id or "local"), request=request, plan=keep(plan), decided=decided,
         bars=keep({t: prices[t] for t in request.tickers}), benchmark=keep(prices[request.benchmark]),
         signals=keep(signals), errors=errors, usage=spent, started_at=started_at, stopped_reason=stopped,
-        cache=cache_stats(f.state for f in history) + committee_cache_stats(dates),
+        cache=cache,
     ).result()
-    png = chart_task.submit(keep(result)).result()
+    result = book.model_copy(update={  # this run's own fields: a cached book carries the writer's
+        "run_id": str(flow_run.id or "local"), "started_at": started_at, "usage": spent, "cache": cache,
+        "finished_at": dt.datetime.now(dt.UTC)})
+    png = chart_task.with_options(**cache_options("backtest-chart", backend, refresh)).submit(keep(result)).result()
     publish_backtest_artifacts.submit(keep(result), png).result()
     if persist:
         path = persist_backtest.submit(keep(result), png, output_dir).result()

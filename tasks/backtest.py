@@ -12,34 +12,37 @@ and results cheap to recompute, so they are not cached.
 from __future__ import annotations
 
 import base64
-from pathlib import Path
-from typing import Any
-
 import datetime as dt
+from pathlib import Path
+from typing import Any, cast
 
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import State
 from prefect.results import ResultStore, get_result_store
-from prefect.states import State
 from prefect.transactions import get_transaction
 from prefect.utilities.asyncutils import run_coro_as_sync
 
-from blocks.cache import MEMORY
-
+from blocks.cache import MEMORY, CacheBackend
+from hedgeflow.analysts.registry import load_analyst
 from hedgeflow.backtest.chart import equity_png
 from hedgeflow.backtest.committee import DateCommittee, committee_as_of
 from hedgeflow.backtest.models import BacktestRequest, BacktestResult
 from hedgeflow.backtest.plan import BacktestPlan, plan_backtest
 from hedgeflow.backtest.storage import save_result
-from hedgeflow.backtest.summary import assemble_result, metrics_markdown, scorecard_markdown
+from hedgeflow.backtest.summary import (
+    assemble_result,
+    metrics_markdown,
+    scorecard_markdown,
+)
 from hedgeflow.schemas import AgentSignal, CacheStats, Price, Snapshot
 from tasks.analyst import analyst_signal
 from tasks.caching import analyst_cache_key, cache_backend, cache_options
 from tasks.fetch import provider_named
 from tasks.retrying import retry_options
 
-__all__ = ["chart_task", "committee_cache_stats", "committee_task", "persist_backtest", "plan_task",
+__all__ = ["chart_task", "committee_cache_stats", "committee_options", "committee_task", "persist_backtest", "plan_task",
            "publish_backtest_artifacts", "result_task"]
 
 UNCACHED: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
@@ -48,7 +51,15 @@ UNCACHED: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
 def _analyst_store(refresh: bool) -> ResultStore:
     """The result store the analyst task of this process's cache backend reads and writes (Prefect's own)."""
     backend = run_coro_as_sync(cache_backend())
-    return get_result_store().update_for_task(analyst_signal.with_options(**cache_options("analyst", backend, refresh)))
+    analyst = analyst_signal.with_options(**cache_options("analyst", backend, refresh))
+    return cast(ResultStore, get_result_store().update_for_task(analyst, _sync=True))  # type: ignore[call-arg]
+
+
+def committee_options(backend: CacheBackend, refresh: bool, analysts: list[str], end: dt.date) -> dict[str, Any]:
+    """``committee_task``'s cache options; each analyst's code version is hashed here, once, before threads ask."""
+    for key in analysts:
+        _ = load_analyst(key).version  # parses sources with ``ast``: many pool threads at once would repeat it
+    return cache_options("backtest", backend, refresh, "prices", end)
 
 
 @task(name="backtest-committee", task_run_name="committee-{day}", **retry_options())
@@ -104,9 +115,12 @@ def plan_task(request: BacktestRequest, analysts: list[str], prices: dict[str, l
     return plan_backtest(request, analysts, prices)
 
 
-@task(name="backtest-book", **UNCACHED)
+@task(name="backtest-book")
 def result_task(**parts: Any) -> BacktestResult:
-    """Simulate the book, then metrics and the scorecard (hedgeflow.backtest.summary.assemble_result)."""
+    """Simulate the book, then metrics and the scorecard (hedgeflow.backtest.summary.assemble_result).
+
+    Cached with ``cache_options("backtest-book", ...)``: a hit carries the run fields of the run that wrote it.
+    """
     return assemble_result(**parts)
 
 
@@ -122,7 +136,7 @@ def publish_backtest_artifacts(result: BacktestResult, png: bytes | None) -> Non
                                  description="Equity against the benchmark, and the drawdown")
 
 
-@task(name="backtest-chart", **UNCACHED)
+@task(name="backtest-chart")
 def chart_task(result: BacktestResult) -> bytes | None:
     return equity_png(result) if len(result.equity_curve) > 1 else None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from hedgeflow.analysts.registry import resolve_analysts
@@ -81,7 +81,7 @@ class BacktestPlan:
 
 
 def plan_backtest(
-    request: BacktestRequest, analysts: list[str], prices: dict[str, Sequence[Price]]
+    request: BacktestRequest, analysts: list[str], prices: Mapping[str, Sequence[Price]]
 ) -> BacktestPlan:
     """Sessions are the dates any traded ticker has a bar in the window; rebalance dates follow the frequency."""
     days = (dt.date.fromisoformat(bar.time) for series in prices.values() for bar in series)
