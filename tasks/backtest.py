@@ -20,7 +20,7 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
-from prefect.results import ResultStore, get_result_store
+from prefect.results import ResultStore, default_cache, get_result_store
 from prefect.transactions import get_transaction
 from prefect.utilities.asyncutils import run_coro_as_sync
 
@@ -52,7 +52,9 @@ def _analyst_store(refresh: bool) -> ResultStore:
     """The result store the analyst task of this process's cache backend reads and writes (Prefect's own)."""
     backend = run_coro_as_sync(cache_backend())
     analyst = analyst_signal.with_options(**cache_options("analyst", backend, refresh))
-    return cast(ResultStore, get_result_store().update_for_task(analyst, _sync=True))  # type: ignore[call-arg]
+    store = cast(ResultStore, get_result_store().update_for_task(analyst, _sync=True))  # type: ignore[call-arg]
+    # its own record cache: a copy shares the parent's LRU, which concurrent task runs would corrupt
+    return store.model_copy(update={"cache_result_in_memory": False, "cache": default_cache()})
 
 
 def committee_options(backend: CacheBackend, refresh: bool, analysts: list[str], end: dt.date) -> dict[str, Any]:
