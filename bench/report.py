@@ -56,6 +56,13 @@ def targets(report: dict[str, Any], config: Config) -> list[dict[str, Any]]:
         ratio = entry["wall_s"]["median"] / s1
         add("S7 all complete, total <= 2 x S1", f"{ratio:.2f} x S1, failed {entry['signals']['failed']}",
             complete and ratio <= 2.0)
+    if "BT" in report:
+        bt = report["BT"]
+        cold, warm = bt["cold_s"]["median"], bt["warm_s"]["median"]
+        add("BT cold <= 60 s", f"{cold:.2f} s (cpu {bt['cold_cpu_s']['median']:.2f} s)", cold <= bt["targets_s"]["cold"])
+        add("BT warm <= 10 s", f"{warm:.2f} s (cpu {bt['warm_cpu_s']['median']:.2f} s)", warm <= bt["targets_s"]["warm"])
+        add("BT cost per analysis", f"{bt['ms_per_analysis']} ms ({bt['analyses']} analyses, {bt['task_runs']} task runs)",
+            None)
     return out
 
 
@@ -183,6 +190,11 @@ def table(report: dict[str, Any], config: Config) -> str:
         for row, entry in report["CLI"]["processes"].items():
             lines.append(f"CLI {row}: {','.join(entry['tickers'])}, {entry['model']} model, whole process "
                          f"{entry['wall_s']['median']:.2f} s (min {entry['wall_s']['min']:.2f}, max {entry['wall_s']['max']:.2f})")
+    if "BT" in report and "error" not in report["BT"]:
+        bt = report["BT"]
+        lines.append(f"BT: cold {bt['cold_s']['median']:.2f} s, warm {bt['warm_s']['median']:.2f} s, "
+                     f"{bt['ms_per_analysis']} ms per analysis, {bt['task_runs']} task runs "
+                     f"(one per signal: {bt['task_runs_one_per_signal']})")
     lines.append("")
     lines.append("targets:")
     for t in report.get("targets", []):

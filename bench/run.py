@@ -26,6 +26,7 @@ S6 overhead     S1 with zero latency everywhere: what Prefect and our code cost;
 S7 concurrent   10 cold S1 runs at once on different ticker pairs (asyncio.gather, one process)
 CLI             whole ``hedgeflow analyze`` processes against the same fakes and server (bench/processes.py):
                 AAPL,NVDA cold, 7 tickers cold (fake model), AAPL,NVDA warm (rules model, offline)
+BT              the backtest of issue #19 cold and warm (7 tickers, monthly, 2019-01..2025-09; bench/backtest.py)
 
 The critical-path limit is one data round trip + one analyst model call + one
 portfolio model call (0.15 + 2.0 + 2.0 s at the default latencies).
@@ -51,6 +52,7 @@ __all__ = ["ALL_SCENARIOS", "Config", "main", "run_benchmark"]
 
 def run_benchmark(config: Config) -> dict[str, Any]:
     """Every selected scenario; the report is one dict keyed by scenario (plus ``meta`` and ``targets``)."""
+    from bench.backtest import scenario_backtest
     from bench.environment import environment, prefect_settings
     from bench.scenarios import flow_run, scenario_cli, scenario_flow, scenario_s0
     report: dict[str, Any] = {}
@@ -74,7 +76,9 @@ def run_benchmark(config: Config) -> dict[str, Any]:
                 flow_run(env, [PAIR], cold=True)
             for name in flow_scenarios:
                 say(f"{name}: {DESCRIPTIONS[name]} ...")
-                scenario = partial(scenario_s0, env) if name == "S0" else partial(scenario_flow, env, name, report)
+                scenario = (partial(scenario_s0, env) if name == "S0"
+                            else partial(scenario_backtest, env, config.tiny_backtest) if name == "BT"
+                            else partial(scenario_flow, env, name, report))
                 _attempt(report, name, scenario)
             if "CLI" in config.scenarios:
                 say(f"CLI: {DESCRIPTIONS['CLI']} ...")
@@ -102,7 +106,7 @@ class _Parser(argparse.ArgumentParser):
 def main(argv: list[str] | None = None, prog: str = "python -m bench.run") -> int:
     parser = _Parser(prog=prog, description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object keyed by scenario")
-    parser.add_argument("--scenario", default="all", help="comma-separated: S0..S7, CLI, or all (default)")
+    parser.add_argument("--scenario", default="all", help="comma-separated: S0..S7, CLI, BT, or all (default)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per scenario (default 3; S0 runs once)")
     parser.add_argument("--s0-repeats", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help=f"S0 calls {QUICK_ANALYSTS} analysts per ticker and extrapolates")

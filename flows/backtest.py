@@ -1,12 +1,15 @@
 """The backtest flow: the committee as of every rebalance date, mapped through the task runner.
 
-Orchestration only. Per rebalance date D and ticker, the ordinary cached fetch
-and snapshot tasks build the Snapshot ``analyze --end D`` would build, and the
-ordinary cached analyst task runs every analyst on it: an overlapping
-backtest, a re-run, or a later ``analyze`` of D computes nothing twice. Then
-one task runs the book (fills at the next open, costs, margin), the metrics
-and the scorecard; artifacts and a JSON file record it. With a model that
-costs money the dates run in chronological batches and the run stops cleanly
+Orchestration only. One task run per rebalance date D (``committee_task``)
+builds each ticker's Snapshot as ``analyze --end D`` would and answers every
+analyst from the analyst task's own cache records, computing (rules model)
+and writing the misses: an overlapping backtest, a re-run, or a later
+``analyze`` of D computes nothing twice, and the task is itself cached per
+date, so a re-run reads one record per date. With another model the misses
+go to the ordinary analyst task (retries, breaker, fallback). Then one task
+runs the book (fills at the next open, costs, margin), the metrics and the
+scorecard; artifacts and a JSON file record it. With a model that costs
+money the dates run in chronological batches and the run stops cleanly
 before a batch whose estimate would pass ``max_cost_usd``.
 
 The task runner is a thread pool; ``backtest.with_options(task_runner=DaskTaskRunner(...))``
@@ -19,16 +22,17 @@ import datetime as dt
 from typing import Any
 
 from prefect import flow, get_run_logger
+from prefect.client.schemas.objects import State
 from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture, wait
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
-from prefect.utilities.annotations import opaque, quote, unmapped
+from prefect.utilities.annotations import quote, unmapped
 from prefect.utilities.asyncutils import run_coro_as_sync
 
+from hedgeflow.backtest.committee import DateCommittee
 from hedgeflow.backtest.models import BacktestRequest, BacktestResult, Costs
 from hedgeflow.backtest.plan import (
-    analysis_window,
     batch_estimate,
     batches,
     history_start,
@@ -36,11 +40,20 @@ from hedgeflow.backtest.plan import (
     validate_backtest,
     within_budget,
 )
-from hedgeflow.schemas import AgentSignal, ModelUsage
+from hedgeflow.schemas import AgentSignal, ModelUsage, Snapshot
 from tasks.analyst import analyst_signal
-from tasks.backtest import chart_task, persist_backtest, plan_task, publish_backtest_artifacts, result_task
+from tasks.backtest import (
+    chart_task,
+    committee_cache_stats,
+    committee_options,
+    committee_task,
+    persist_backtest,
+    plan_task,
+    publish_backtest_artifacts,
+    result_task,
+)
 from tasks.caching import cache_backend, cache_options, cache_stats
-from tasks.fetch import DATASETS, assemble_snapshot_task, available_tickers, fetch_dataset
+from tasks.fetch import available_tickers, fetch_dataset
 
 __all__ = ["backtest", "backtest_run_name"]
 
@@ -54,11 +67,11 @@ def backtest_run_name() -> str:
 
 
 def _annotations_survive() -> bool:
-    """Prefect's ``quote`` and ``opaque`` are tuples, and Dask (2026.8) rebuilds tuple arguments without them.
+    """Prefect's ``quote`` is a tuple, and Dask (2026.8) rebuilds tuple arguments without it.
 
-    On a DaskTaskRunner values and futures therefore pass bare: Prefect walks
-    them on the workers (slower per task, the same results); elsewhere they
-    pass wrapped, so a large Snapshot or price history is never walked.
+    On a DaskTaskRunner values therefore pass bare: Prefect walks them on the
+    workers (slower per task, the same results); elsewhere they pass quoted,
+    so a large Snapshot or price history is never walked.
     """
     context = FlowRunContext.get()
     return context is None or "dask" not in type(context.task_runner).__name__.lower()
@@ -119,11 +132,10 @@ def backtest(
         persist: Write the result as JSON (and the chart as PNG) under the data directory.
         output_dir: Write them here instead.
     """
-    started_at = dt.datetime.now(dt.timezone.utc)
+    started_at = dt.datetime.now(dt.UTC)
     logger = get_run_logger()
     wrap = _annotations_survive()
     keep: Any = quote if wrap else (lambda value: value)
-    seal: Any = opaque if wrap else (lambda future: future)
     request = BacktestRequest(
         tickers=tickers, start=start, end=end, frequency=frequency, analysts=analysts, model=model, cash=cash,  # type: ignore[arg-type]
         margin_requirement=margin_requirement, benchmark=benchmark, data_provider=data_provider,
@@ -143,6 +155,7 @@ def backtest(
                 len(plan.sessions), len(plan.rebalance), len(keys), len(request.tickers), plan.estimate.calls,
                 plan.estimate.cost_usd, plan.estimate.note)
 
+    committee = committee_task.with_options(**committee_options(backend, refresh, keys, request.end))
     analyst = analyst_signal.with_options(**cache_options("analyst", backend, refresh))
     signals: list[AgentSignal] = []
     errors: dict[str, str] = {}
@@ -150,29 +163,33 @@ def backtest(
     fresh: list[AgentSignal] = []
     spent = ModelUsage()
     stopped: str | None = None
-    cacheable: list[PrefectFuture[Any]] = list(history)
+    dates: list[tuple[State[Any], DateCommittee]] = []
     for batch in batches(plan.rebalance, request.model):
         if not within_budget(spent.cost_usd, batch_estimate(plan, batch), request.max_cost_usd):
             stopped = (f"max cost ${request.max_cost_usd:.4f}: spent ${spent.cost_usd:.4f}, the next {len(batch)} "
                        f"dates would cost about ${batch_estimate(plan, batch):.4f}; stopped before {batch[0]}")
             logger.warning(stopped)
             break
-        pairs = [(ticker, day) for day in batch for ticker in request.tickers]
-        names = [ticker for ticker, _ in pairs]
-        starts = [analysis_window(day)[0] for _, day in pairs]
-        ends = [analysis_window(day)[1] for _, day in pairs]
-        fetchers = {ds: fetch_dataset.with_options(**cache_options("fetch", backend, refresh, ds, batch[-1])) for ds in DATASETS}
-        fetched = {ds: fetchers[ds].map(unmapped(data_provider), unmapped(ds), names, starts, ends) for ds in DATASETS}
-        inputs = [{ds: seal(fetched[ds][i]) for ds in DATASETS} for i in range(len(pairs))]
-        snapshots = assemble_snapshot_task.map(names, starts, ends, unmapped(data_provider), inputs)
-        jobs = [(key, i) for i in range(len(pairs)) for key in keys]
-        calls = analyst.map([key for key, _ in jobs], [seal(snapshots[i]) for _, i in jobs], unmapped(request.model))
+        runs = committee.map(unmapped(data_provider), unmapped(request.tickers), batch, unmapped(keys),
+                             unmapped(request.model), unmapped(refresh))
+        wait(list(runs))
+        pending: list[tuple[str, Snapshot]] = []
+        for day, run in zip(batch, runs):
+            done, why = _failure(run)
+            if why:
+                errors.update({f"{ticker}@{day}": why for ticker in request.tickers})
+                continue
+            dates.append((run.state, done))
+            signals.extend(done.signals)
+            errors.update(done.errors)
+            pending.extend((key, snapshot) for snapshot, missing in done.pending for key in missing)
+        calls = analyst.map([key for key, _ in pending], keep([snapshot for _, snapshot in pending]),
+                            unmapped(request.model))  # with a model: what no cache had, asked as in `analyze`
         wait(list(calls))
-        cacheable.extend([*(f for futures in fetched.values() for f in futures), *calls])
-        for (key, i), future in zip(jobs, calls):
+        for (key, snapshot), future in zip(pending, calls):
             signal, why = _failure(future)
             if why:
-                errors[f"{names[i]}@{ends[i]}/{key}"] = why
+                errors[f"{snapshot.ticker}@{snapshot.end}/{key}"] = why
                 continue
             signals.append(signal)
             if future.state.name != "Cached":  # a run reports what it spent, never what a cache spent
@@ -180,13 +197,17 @@ def backtest(
         spent = total_usage(fresh)
         decided.extend(batch)
 
-    result = result_task.submit(
+    cache = cache_stats(f.state for f in history) + committee_cache_stats(dates)
+    book = result_task.with_options(**cache_options("backtest-book", backend, refresh)).submit(
         run_id=str(flow_run.id or "local"), request=request, plan=keep(plan), decided=decided,
         bars=keep({t: prices[t] for t in request.tickers}), benchmark=keep(prices[request.benchmark]),
         signals=keep(signals), errors=errors, usage=spent, started_at=started_at, stopped_reason=stopped,
-        cache=cache_stats(f.state for f in cacheable),
+        cache=cache,
     ).result()
-    png = chart_task.submit(keep(result)).result()
+    result = book.model_copy(update={  # this run's own fields: a cached book carries the writer's
+        "run_id": str(flow_run.id or "local"), "started_at": started_at, "usage": spent, "cache": cache,
+        "finished_at": dt.datetime.now(dt.UTC)})
+    png = chart_task.with_options(**cache_options("backtest-chart", backend, refresh)).submit(keep(result)).result()
     publish_backtest_artifacts.submit(keep(result), png).result()
     if persist:
         path = persist_backtest.submit(keep(result), png, output_dir).result()

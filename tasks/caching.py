@@ -28,8 +28,20 @@ from hedgeflow.cache_rules import dataset_expiry, fingerprint
 from hedgeflow.paths import home
 from hedgeflow.schemas import CacheStats
 
-__all__ = ["analyst_cache_key", "cache_backend", "cache_options", "cache_stats", "clear_cache", "fetch_cache_key",
-           "portfolio_cache_key", "result_storage_name", "snapshot_cache_key"]
+__all__ = [
+    "analyst_cache_key",
+    "backtest_book_cache_key",
+    "backtest_chart_cache_key",
+    "backtest_committee_cache_key",
+    "cache_backend",
+    "cache_options",
+    "cache_stats",
+    "clear_cache",
+    "fetch_cache_key",
+    "portfolio_cache_key",
+    "result_storage_name",
+    "snapshot_cache_key",
+]
 
 
 def _digest(*parts: object) -> str:
@@ -76,6 +88,39 @@ def analyst_cache_key(context: TaskRunContext | None, parameters: dict[str, Any]
     version = load_analyst(analyst).version
     digest = _digest(analyst, version, snapshot.start, snapshot.end, parameters["model"], snapshot.fingerprint or fingerprint(snapshot))
     return f"{snapshot.ticker}-analyst-{analyst}-{digest}"
+
+
+def backtest_committee_cache_key(context: TaskRunContext | None, parameters: dict[str, Any]) -> str:
+    """(provider, tickers, as-of window, each analyst and its code version, model, the data layer's code version).
+
+    The backtest's per-date task: a re-run answers from one record per date; its
+    signals are also written under ``analyst_cache_key``, which ``analyze`` reads.
+    """
+    p = parameters
+    tickers = "-".join(sorted(p["tickers"]))
+    analysts = [(key, load_analyst(key).version) for key in p["analysts"]]
+    digest = _digest(p["provider"], p["tickers"], p["day"], p["analysts"], analysts, p["model"], data_version())
+    return f"{tickers[:80]}-backtest-{digest}"
+
+
+def backtest_book_cache_key(context: TaskRunContext | None, parameters: dict[str, Any]) -> str:
+    """(request, dates decided, every signal's view, errors, stop, the data layer's code version): not the run's
+    id, start, spend or hits, which the flow stamps on the result afterwards."""
+    p = parameters.get("parts", parameters)  # the book task takes its inputs as keyword arguments
+    request = p["request"]
+    signals = sorted((s.as_of, s.ticker, s.analyst, s.signal, s.confidence, s.degraded)
+                     for s in (p["signals"].unquote() if isinstance(p["signals"], quote) else p["signals"]))
+    digest = _digest(request.model_dump_json(), p["decided"], signals, sorted(p["errors"].items()),
+                     p.get("stopped_reason"), data_version())
+    return f"{'-'.join(sorted(request.tickers))[:80]}-backtest-book-{digest}"
+
+
+def backtest_chart_cache_key(context: TaskRunContext | None, parameters: dict[str, Any]) -> str:
+    """(request, equity curve): the same curve draws the same picture."""
+    result = parameters["result"]
+    result = result.unquote() if isinstance(result, quote) else result
+    digest = _digest(result.model_dump_json(include={"request", "equity_curve"}))
+    return f"{'-'.join(sorted(result.request.tickers))[:80]}-backtest-chart-{digest}"
 
 
 def result_storage_name(backend: CacheBackend) -> str:
@@ -135,16 +180,17 @@ def cache_options(kind: str, backend: CacheBackend, refresh: bool, dataset: str 
                   end: dt.date | None = None) -> dict[str, Any]:
     """Task options for ``with_options``: policy, storage, expiry and refresh."""
     fn = {"fetch": fetch_cache_key, "snapshot": snapshot_cache_key, "analyst": analyst_cache_key,
-          "portfolio": portfolio_cache_key}[kind]
+          "portfolio": portfolio_cache_key, "backtest": backtest_committee_cache_key,
+          "backtest-book": backtest_book_cache_key, "backtest-chart": backtest_chart_cache_key}[kind]
     options: dict[str, Any] = {
         "cache_policy": _policy(fn, backend),
         "result_storage": backend.result_storage,
         "persist_result": True,
         "refresh_cache": refresh,
     }
-    if kind in ("fetch", "snapshot"):
+    if kind in ("fetch", "snapshot", "backtest"):
         data_version()  # in the flow's thread, before the fetch tasks' threads ask for it
-    if kind == "fetch" and dataset is not None and end is not None:
+    if kind in ("fetch", "backtest") and dataset is not None and end is not None:
         options["cache_expiration"] = dataset_expiry(dataset, end)
     if kind == "snapshot" and end is not None:  # as long as its shortest-lived dataset (prices)
         options["cache_expiration"] = dataset_expiry("prices", end)

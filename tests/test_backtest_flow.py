@@ -7,6 +7,7 @@ import datetime as dt
 import inspect
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,7 +22,8 @@ from tests.test_backtest_lookahead import Truncated
 
 TICKERS = ["AAPL", "NVDA"]
 FEW = ["technicals", "valuation"]
-WINDOW = {"start": dt.date(2024, 1, 1), "end": dt.date(2024, 5, 31)}
+START, END = dt.date(2024, 1, 1), dt.date(2024, 5, 31)
+WINDOW = {"start": START, "end": END}
 
 
 def _artifact_keys(run_id: str) -> set[str]:
@@ -75,22 +77,53 @@ def test_a_backtest_trades_at_next_opens_sees_nothing_later_and_is_recorded(cold
     assert {"backtest-metrics", "backtest-scorecard", "backtest-equity"} <= _artifact_keys(result.run_id)
 
 
-def test_a_rerun_and_a_later_analyze_of_a_past_date_compute_nothing_twice(cold_cache: None, tmp_path: Path) -> None:
-    from flows.backtest import backtest
+def _analyze(**parameters: Any) -> Any:
     from flows.hedge_fund import hedge_fund
 
-    first: BacktestResult = backtest(tickers=["TSLA"], analysts=FEW, output_dir=str(tmp_path), **WINDOW)
-    assert first.cache.lookups > 0
-    again: BacktestResult = backtest(tickers=["TSLA"], analysts=FEW, output_dir=str(tmp_path), **WINDOW)
-    assert again.cache.hit_rate == 1.0
+    result = hedge_fund(persist=False, **parameters)
+
+    async def finish() -> Any:
+        return await result
+
+    return asyncio.run(finish()) if inspect.isawaitable(result) else result  # the flow is async today
+
+
+def test_a_rerun_and_a_later_analyze_of_a_past_date_compute_nothing_twice(cold_cache: None, tmp_path: Path) -> None:
+    from blocks.cache import MEMORY
+    from flows.backtest import backtest
+    from tasks.fetch import DATASETS
+
+    first = backtest(tickers=["TSLA"], analysts=FEW, output_dir=str(tmp_path), start=START, end=END)
+    # one cached committee run per date: 5 dates x 2 analysts looked up, plus TSLA's and SPY's price history
+    assert (first.cache.lookups, first.cache.hits) == (5 * len(FEW) + 2, 0)
+    MEMORY.clear()  # as a new process finds it: the storage tier only
+    again = backtest(tickers=["TSLA"], analysts=FEW, output_dir=str(tmp_path), start=START, end=END)
+    assert again.cache.hit_rate == 1.0 and again.cache.storage_hits == again.cache.lookups
+    assert again.run_id != first.run_id and again.started_at > first.started_at
     assert again.equity_curve == first.equity_curve and again.trades == first.trades
+    assert again.signals == first.signals and again.metrics == first.metrics
     day = first.rebalance_dates[2]
-    analyze = hedge_fund(tickers=["TSLA"], end=day, analysts=FEW, persist=False)
-    if inspect.isawaitable(analyze):  # the flow is async today; it may become sync
-        analyze = asyncio.run(analyze)
-    assert analyze.cache.lookups > 0 and analyze.cache.hit_rate == 1.0
+    analyze = _analyze(tickers=["TSLA"], end=day, analysts=FEW)
+    # every analyst answered from the backtest's records; only the datasets (read in-process by the backtest,
+    # never cached per date) are fetched again
+    assert analyze.cache.hits == len(FEW) and analyze.cache.lookups == len(FEW) + len(DATASETS)
     assert {(s.analyst, s.signal, s.confidence) for s in analyze.signals} == {
         (r.analyst, r.signal, r.confidence) for r in first.signals if r.date == day
+    }
+
+
+def test_a_backtest_reuses_what_an_earlier_analyze_of_one_of_its_dates_computed(cold_cache: None, tmp_path: Path) -> None:
+    from flows.backtest import backtest
+
+    day = dt.date(2024, 3, 1)  # the third rebalance date of WINDOW
+    analyze = _analyze(tickers=["V"], end=day, analysts=FEW)
+    assert analyze.cache.hits == 0
+    result = backtest(tickers=["V"], analysts=FEW, output_dir=str(tmp_path), start=START, end=END)
+    assert day in result.rebalance_dates
+    # that date's two signals come from the analyze run's records; the other dates and the histories are new
+    assert (result.cache.lookups, result.cache.hits) == (5 * len(FEW) + 2, len(FEW))
+    assert {(r.analyst, r.signal, r.confidence) for r in result.signals if r.date == day} == {
+        (s.analyst, s.signal, s.confidence) for s in analyze.signals
     }
 
 

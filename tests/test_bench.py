@@ -97,7 +97,7 @@ def test_s1_and_s2_report_shape_and_sane_values(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(1500)
 def test_every_scenario_runs_end_to_end_at_tiny_latencies(tmp_path: Path) -> None:
-    """``hedgeflow bench --tiny``: S0..S7 and CLI once each, through the real command, to a report and JSON."""
+    """``hedgeflow bench --tiny``: S0..S7, CLI and BT once each, through the real command, to a report and JSON."""
     out = tmp_path / "report.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_") and k != "HEDGEFLOW_REDIS_URL"}
     done = subprocess.run(
@@ -107,10 +107,13 @@ def test_every_scenario_runs_end_to_end_at_tiny_latencies(tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)
     assert json.loads(out.read_text()) == report
-    scenarios = ("S0", "S1", "S2", "S3", "S4", "S5", "S6", "S7", "CLI")
+    scenarios = ("S0", "S1", "S2", "S3", "S4", "S5", "S6", "S7", "CLI", "BT")
     assert [name for name in scenarios if "error" in report[name]] == []
     assert report["meta"]["limit_s"] == pytest.approx(0.01 + 2 * 0.05)  # tiny: 10 ms of data, 50 ms a model call
     assert report["S0"]["extrapolated"]  # --tiny implies --quick
+    bt = report["BT"]  # the backtest at 2 tickers x 3 monthly dates x 19 analysts, cold then warm
+    assert (bt["analyses"], bt["rebalance_dates"], bt["cache_hit_rate"]) == (2 * 3 * 19, 3, 1.0)
+    assert bt["task_runs"] == 3 + 3 + 6  # a committee run per date, 2 histories + SPY's, 6 tasks after
     # every signal of every run is accounted for: 19 analysts x 2 tickers, 7 tickers in S3, 3 pairs in S7
     assert sum(report["S1"]["signals"].values()) == 38 and sum(report["S3"]["signals"].values()) == 133
     assert report["S2"]["cache_hit_rate"] == 1.0 and report["S2"]["model_calls"] == 0

@@ -84,8 +84,21 @@ def periods_known_at(facts: CompanyFacts | None, day: dt.date) -> Periods:
     return Periods() if facts is None else derive_periods(known_at(facts, day))
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.cache
+def _filing_dates(ticker: str) -> tuple[dt.date, ...]:
+    facts = _facts(ticker) or {}
+    return tuple(sorted({f.filed for series in facts.values() for f in series}))
+
+
 def _periods(ticker: str, day: dt.date) -> Periods:
+    """What is known on ``day`` changes only on a filing date: derived once per filing (a backtest asks often)."""
+    filed = _filing_dates(ticker)
+    i = bisect.bisect_right(filed, day)
+    return _periods_filed(ticker, filed[i - 1] if i else dt.date.min)
+
+
+@functools.lru_cache(maxsize=1024)
+def _periods_filed(ticker: str, day: dt.date) -> Periods:
     return periods_known_at(_facts(ticker), day)
 
 
