@@ -38,6 +38,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from deployments.server_process import (
+    EPHEMERAL_TIMEOUT,
     PORT_ENV,
     TIMEOUT_ENV,
     ServerStartError,
@@ -55,6 +56,7 @@ from deployments.server_process import (
     recorded,
     start_locked,
     start_timeout,
+    stop_ephemeral_servers,
     terminate,
 )
 
@@ -244,7 +246,12 @@ def mark_crashed_runs() -> list[str]:
     import asyncio
 
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType, FlowRunFilterTags
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+        FlowRunFilterTags,
+    )
     from prefect.client.schemas.objects import StateType
     from prefect.states import Crashed
 
@@ -272,5 +279,7 @@ def mark_crashed_runs() -> list[str]:
 
     try:
         return asyncio.run(sweep())
-    except Exception:  # a sweep that cannot run must not stop the run it precedes
+    except Exception as exc:  # noqa: BLE001 - a sweep that cannot run must not stop the run it precedes
+        if EPHEMERAL_TIMEOUT in str(exc):
+            stop_ephemeral_servers()  # Prefect leaves the half-started server running; the run tries again
         return []
