@@ -15,7 +15,8 @@ b. the server Hedgeflow started before (pid and port files under
 c. a new background server on port ``HEDGEFLOW_SERVER_PORT`` (default
    Prefect's 4200 when it is free, else a free loopback port; 0 for any free
    port), with its own ``PREFECT_HOME``, so
-   its own SQLite database; analytics off), announced in one line and
+   its own SQLite database (PostgreSQL with ``HEDGEFLOW_SERVER_DATABASE=postgresql``);
+   analytics off; batched database writes), announced in one line and
    waited for up to ``HEDGEFLOW_SERVER_TIMEOUT`` seconds (default 60: the
    first start creates the database, 7-22 s measured; falling back to
    ephemeral mode would redo that work and Prefect gives it only 20 s);

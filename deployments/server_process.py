@@ -20,14 +20,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 __all__ = [
-    "DEFAULT_PORT", "EPHEMERAL_TIMEOUT", "LOOPBACK", "PORT_ENV", "SERVER_SETTINGS", "TIMEOUT_ENV", "ServerStartError",
+    "DEFAULT_PORT", "EPHEMERAL_TIMEOUT", "LOOPBACK", "PORT_ENV", "SERVER_DATABASE_ENV", "SERVER_SETTINGS", "TIMEOUT_ENV", "ServerStartError",
     "alive", "api_url", "clear_files", "configured_port", "healthy", "lock", "log_file", "looks_like_our_server",
-    "pid_file", "port_file", "reachable", "read_int", "recorded", "start_locked", "start_timeout",
+    "pid_file", "port_file", "reachable", "read_int", "recorded", "server_database_url", "start_locked", "start_timeout",
     "stop_ephemeral_servers", "terminate",
 ]  # fmt: skip
 
 TIMEOUT_ENV = "HEDGEFLOW_SERVER_TIMEOUT"
 PORT_ENV = "HEDGEFLOW_SERVER_PORT"
+SERVER_DATABASE_ENV = "HEDGEFLOW_SERVER_DATABASE"
 DEFAULT_PORT = 4200  # Prefect's own default, so bookmarks and `prefect` commands find it
 DEFAULT_START_TIMEOUT = 60.0  # a live server still migrating beats falling back to ephemeral
 PROBE_TIMEOUT_LOCAL = 0.5
@@ -238,10 +239,28 @@ SERVER_SETTINGS = {
 }
 
 
+def server_database_url() -> str | None:
+    """Prefect's database for a new server: None for its own SQLite file (default), or, with
+    ``HEDGEFLOW_SERVER_DATABASE=postgresql``, Hedgeflow's PostgreSQL database (``HEDGEFLOW_DATABASE_URL``,
+    driver asyncpg); Prefect's tables do not share a name with Hedgeflow's. Never says the URL."""
+    choice = (os.environ.get(SERVER_DATABASE_ENV) or "sqlite").strip().lower()
+    if choice == "sqlite":
+        return None
+    if choice != "postgresql":
+        raise ServerStartError(f"{SERVER_DATABASE_ENV}={choice!r} is not a choice; use sqlite (default) or postgresql")
+    scheme, sep, rest = (os.environ.get("HEDGEFLOW_DATABASE_URL") or "").partition("://")
+    if not sep or scheme.split("+")[0] not in ("postgresql", "postgres"):
+        raise ServerStartError(f"{SERVER_DATABASE_ENV}=postgresql needs HEDGEFLOW_DATABASE_URL to be a postgresql:// URL")
+    return f"postgresql+asyncpg://{rest}"
+
+
 def _server_env() -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_API_")}
     for key, value in SERVER_SETTINGS.items():
         env.setdefault(key, value)
+    database = server_database_url()
+    if database is not None:
+        env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = database
     env.update(
         PREFECT_HOME=str(_prefect_home()),  # its own profiles, SQLite database and UI build
         PREFECT_PROFILES_PATH=str(_prefect_home() / "profiles.toml"),
@@ -264,7 +283,7 @@ def _tail(path: Path, lines: int = 3) -> str:
 
 def _spawn(port: int) -> subprocess.Popen[bytes]:
     command = [
-        sys.executable, "-m", "prefect", "server", "start",
+        sys.executable, "-m", "deployments.prefect_server",  # `prefect server start`, lock conflicts retried
         "--host", LOOPBACK, "--port", str(port), "--analytics-off",
     ]  # fmt: skip
     _prefect_home().mkdir(parents=True, exist_ok=True)

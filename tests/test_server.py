@@ -15,13 +15,15 @@ import subprocess
 import sys
 import threading
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from deployments import local_server as server
 from deployments import server_process
+from deployments.prefect_server import Message, Receive, RetryLocked, Send
 from hedgeflow.paths import home
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -365,3 +367,72 @@ def test_the_server_batches_its_writes_and_a_users_setting_wins(monkeypatch: pyt
     assert "PREFECT_API_URL" not in env
     monkeypatch.setenv("PREFECT_SERVER_SERVICES_EVENT_PERSISTER_BATCH_SIZE", "20")
     assert server_process._server_env()["PREFECT_SERVER_SERVICES_EVENT_PERSISTER_BATCH_SIZE"] == "20"
+
+
+def test_postgresql_for_the_server_is_opt_in_and_uses_hedgeflows_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(server_process.SERVER_DATABASE_ENV, raising=False)
+    monkeypatch.delenv("PREFECT_SERVER_DATABASE_CONNECTION_URL", raising=False)
+    monkeypatch.setenv("HEDGEFLOW_DATABASE_URL", "postgresql+psycopg://postgres:s3cret@127.0.0.1:5432/test")
+    assert server_process.server_database_url() is None  # PostgreSQL configured, but not asked for: SQLite
+    assert "PREFECT_SERVER_DATABASE_CONNECTION_URL" not in server_process._server_env()
+    monkeypatch.setenv(server_process.SERVER_DATABASE_ENV, "PostgreSQL")
+    url = "postgresql+asyncpg://postgres:s3cret@127.0.0.1:5432/test"  # Prefect's server needs the asyncpg driver
+    assert server_process.server_database_url() == url
+    assert server_process._server_env()["PREFECT_SERVER_DATABASE_CONNECTION_URL"] == url
+    monkeypatch.setenv("HEDGEFLOW_DATABASE_URL", "sqlite:////tmp/hedgeflow.db")
+    with pytest.raises(server.ServerStartError, match="needs HEDGEFLOW_DATABASE_URL to be a postgresql:// URL"):
+        server_process.server_database_url()
+    monkeypatch.setenv(server_process.SERVER_DATABASE_ENV, "mysql")
+    with pytest.raises(server.ServerStartError, match="use sqlite \\(default\\) or postgresql") as caught:
+        server_process.server_database_url()
+    assert "s3cret" not in str(caught.value)
+
+
+class _Flaky:
+    """An ASGI app answering 503 (SQLite's lock conflict, as Prefect answers it) ``failures`` times, then 201."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.bodies: list[bytes] = []
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
+        message = await receive()
+        self.bodies.append(message["body"])
+        status = 503 if len(self.bodies) <= self.failures else 201
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b"answer %d" % len(self.bodies)})
+
+
+def _call(app: RetryLocked, method: str, body: bytes = b'{"name": "x"}') -> list[Message]:
+    import asyncio
+
+    chunks = [body[:5], body[5:]]  # a body in two messages, as a client may send it
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        if not chunks:
+            return {"type": "http.disconnect"}
+        return {"type": "http.request", "body": chunks.pop(0), "more_body": bool(chunks)}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    asyncio.run(app({"type": "http", "method": method, "path": "/api/flow_runs/"}, receive, send))
+    return sent
+
+
+def test_a_write_answered_503_is_replayed_in_the_server_and_answered_once() -> None:
+    flaky = _Flaky(failures=2)
+    sent = _call(RetryLocked(flaky, pause_s=0.001), "POST")
+    assert flaky.bodies == [b'{"name": "x"}'] * 3  # the whole body, each time
+    assert [m.get("status") for m in sent if m["type"] == "http.response.start"] == [201]
+    assert sent[-1]["body"] == b"answer 3"  # only the last answer reaches the client
+
+
+def test_a_read_is_not_replayed_and_the_last_503_is_passed_on() -> None:
+    flaky = _Flaky(failures=1)
+    sent = _call(RetryLocked(flaky, pause_s=0.001), "GET")
+    assert len(flaky.bodies) == 1 and sent[0]["status"] == 503  # reads never conflict on a write: not retried
+    always = _Flaky(failures=100)
+    sent = _call(RetryLocked(always, attempts=3, pause_s=0.001), "PATCH")
+    assert len(always.bodies) == 3 and sent[0]["status"] == 503 and sent[-1]["body"] == b"answer 3"
