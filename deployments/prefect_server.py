@@ -55,16 +55,21 @@ class RetryLocked:
             if not message.get("more_body"):
                 break
         for attempt in range(self.attempts):
-            answer = await self._once(scope, bytes(body), receive)
+            answer, error = await self._once(scope, bytes(body), receive)
             status = next((m.get("status") for m in answer if m["type"] == "http.response.start"), None)
             if status != 503 or attempt == self.attempts - 1:
                 break
             await asyncio.sleep(self.pause_s * (1 + attempt) * random.uniform(0.5, 1.5))
         for message in answer:
             await send(message)
+        if error is not None:  # as Starlette does: the answer is sent, then the error goes on to be logged
+            raise error
 
-    async def _once(self, scope: MutableMapping[str, Any], body: bytes, receive: Receive) -> list[Message]:
-        """One pass through the app with the buffered body; its answer, held back."""
+    async def _once(
+        self, scope: MutableMapping[str, Any], body: bytes, receive: Receive
+    ) -> tuple[list[Message], Exception | None]:
+        """One pass through the app with the buffered body: its answer, held back, and the error it raised
+        after answering (Starlette's error middleware sends Prefect's 503, then re-raises)."""
         sent_body = False
         answer: list[Message] = []
 
@@ -78,8 +83,13 @@ class RetryLocked:
         async def hold(message: Message) -> None:
             answer.append(message)
 
-        await self.app(scope, replay, hold)
-        return answer
+        try:
+            await self.app(scope, replay, hold)
+        except Exception as exc:  # re-raised by the caller once the answer is sent
+            if not any(m["type"] == "http.response.start" for m in answer):
+                raise
+            return answer, exc
+        return answer, None
 
 
 def main(argv: list[str] | None = None) -> None:
