@@ -283,7 +283,7 @@ def _tail(path: Path, lines: int = 3) -> str:
 
 def _spawn(port: int) -> subprocess.Popen[bytes]:
     command = [
-        sys.executable, "-m", "deployments.prefect_server",  # `prefect server start`, lock conflicts retried
+        sys.executable, "-m", "prefect", "server", "start",
         "--host", LOOPBACK, "--port", str(port), "--analytics-off",
     ]  # fmt: skip
     _prefect_home().mkdir(parents=True, exist_ok=True)

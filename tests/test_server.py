@@ -15,15 +15,13 @@ import subprocess
 import sys
 import threading
 import urllib.request
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from deployments import local_server as server
 from deployments import server_process
-from deployments.prefect_server import Message, Receive, RetryLocked, Send
 from hedgeflow.paths import home
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -386,58 +384,3 @@ def test_postgresql_for_the_server_is_opt_in_and_uses_hedgeflows_database(monkey
     with pytest.raises(server.ServerStartError, match="use sqlite \\(default\\) or postgresql") as caught:
         server_process.server_database_url()
     assert "s3cret" not in str(caught.value)
-
-
-class _Flaky:
-    """An ASGI app answering 503 (SQLite's lock conflict, as Prefect answers it) ``failures`` times, then 201."""
-
-    def __init__(self, failures: int, raise_after_503: bool = True) -> None:
-        self.failures, self.raise_after_503 = failures, raise_after_503
-        self.bodies: list[bytes] = []
-
-    async def __call__(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
-        message = await receive()
-        self.bodies.append(message["body"])
-        status = 503 if len(self.bodies) <= self.failures else 201
-        await send({"type": "http.response.start", "status": status, "headers": []})
-        await send({"type": "http.response.body", "body": b"answer %d" % len(self.bodies)})
-        if status == 503 and self.raise_after_503:  # Starlette's error middleware: answer, then re-raise
-            raise RuntimeError("database is locked")
-
-
-def _call(app: RetryLocked, method: str, body: bytes = b'{"name": "x"}', sent: list[Message] | None = None,
-          ) -> list[Message]:
-    import asyncio
-
-    chunks = [body[:5], body[5:]]  # a body in two messages, as a client may send it
-    sent = [] if sent is None else sent
-
-    async def receive() -> Message:
-        if not chunks:
-            return {"type": "http.disconnect"}
-        return {"type": "http.request", "body": chunks.pop(0), "more_body": bool(chunks)}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    asyncio.run(app({"type": "http", "method": method, "path": "/api/flow_runs/"}, receive, send))
-    return sent
-
-
-def test_a_write_answered_503_is_replayed_in_the_server_and_answered_once() -> None:
-    flaky = _Flaky(failures=2)
-    sent = _call(RetryLocked(flaky, pause_s=0.001), "POST")
-    assert flaky.bodies == [b'{"name": "x"}'] * 3  # the whole body, each time
-    assert [m.get("status") for m in sent if m["type"] == "http.response.start"] == [201]
-    assert sent[-1]["body"] == b"answer 3"  # only the last answer reaches the client
-
-
-def test_a_read_is_not_replayed_and_the_last_503_is_passed_on() -> None:
-    flaky = _Flaky(failures=1, raise_after_503=False)
-    sent = _call(RetryLocked(flaky, pause_s=0.001), "GET")
-    assert len(flaky.bodies) == 1 and sent[0]["status"] == 503  # reads never conflict on a write: not retried
-    always = _Flaky(failures=100)
-    answered: list[Message] = []
-    with pytest.raises(RuntimeError, match="database is locked"):  # after the answer, for the server's log
-        _call(RetryLocked(always, attempts=3, pause_s=0.001), "PATCH", sent=answered)
-    assert len(always.bodies) == 3 and answered[0]["status"] == 503 and answered[-1]["body"] == b"answer 3"
