@@ -49,7 +49,7 @@ class Config:
     def tiny(cls, scenarios: list[str] | None = None, redis: str | None = None) -> Config:
         """Every scenario once at tiny latencies: proves the machinery end to end in a few minutes, measures nothing."""
         return cls(model_latency=0.05, model_jitter=0.0, data_latency=0.01, repeats=1, s0_repeats=1, quick=True,
-                   concurrent_runs=10, model_timeout_s=1.0, scenarios=scenarios or list(ALL_SCENARIOS), redis=redis)
+                   concurrent_runs=3, model_timeout_s=1.0, scenarios=scenarios or list(ALL_SCENARIOS), redis=redis)
 
     def limit(self, model_latency: float | None = None, data_latency: float | None = None) -> float:
         """One data round trip + one analyst call + one portfolio call."""
