@@ -42,6 +42,7 @@ class Config:
     redis: str | None = None
     profile: bool = True
     concurrent_runs: int = 10
+    prefect_server: str = "local"  # the default local server (`hedgeflow analyze`'s), or "configured": PREFECT_API_URL
     model_timeout_s: float = 6.0  # three times the fake's 2 s latency: a hung call costs this before its retry
     scenarios: list[str] = field(default_factory=lambda: list(ALL_SCENARIOS))
     tiny_backtest: bool = False  # BT: 2 tickers over 3 months instead of the issue's case

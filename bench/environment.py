@@ -98,8 +98,11 @@ def environment(config: Config) -> Iterator[Env]:
         os.environ["FINANCIAL_DATASETS_BASE_URL"] = data_url
         os.environ["FINANCIAL_DATASETS_API_KEY"] = DATA_KEY
 
-        api_url = os.environ.get("PREFECT_API_URL") or ""
+        # "local" (default): the server `hedgeflow analyze` starts (deployments/local_server.py: SQLite, its
+        # settings), in the temporary home, whatever PREFECT_API_URL says; "configured": PREFECT_API_URL.
+        api_url = (os.environ.get("PREFECT_API_URL") or "") if config.prefect_server == "configured" else ""
         if not api_url:
+            os.environ.pop("PREFECT_API_URL", None)
             from deployments.local_server import server_start
 
             say("starting a Prefect server in the temporary home ...")

@@ -119,6 +119,9 @@ def main(argv: list[str] | None = None, prog: str = "python -m bench.run") -> in
     parser.add_argument("--concurrent-runs", type=int, default=10)
     parser.add_argument("--no-profile", action="store_true", help="skip the cProfile run of S6")
     parser.add_argument("--redis", default=None, help="use this Redis for the cache tier and the breaker")
+    parser.add_argument("--prefect-server", choices=("local", "configured"), default="local",
+                        help="local (default): the server `hedgeflow analyze` starts, in the temporary home; "
+                             "configured: PREFECT_API_URL")
     parser.add_argument("--output", default=None, help="also write the JSON report to this file")
     args = parser.parse_args(argv)
     wanted = list(ALL_SCENARIOS) if args.scenario == "all" else [s.strip().upper() for s in args.scenario.split(",") if s.strip()]
@@ -131,6 +134,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m bench.run") -> in
         quick=args.quick, redis=args.redis, profile=not args.no_profile, concurrent_runs=args.concurrent_runs,
         scenarios=[s for s in ALL_SCENARIOS if s in wanted],
     )
+    config.prefect_server = args.prefect_server
     report = run_benchmark(config)
     text = json.dumps(report, indent=2, default=str)
     if args.output:

@@ -198,6 +198,9 @@ def _ephemeral_start_failure() -> Iterator[None]:
     except RuntimeError as exc:
         if EPHEMERAL_TIMEOUT not in str(exc):
             raise
+        from deployments.server_process import stop_ephemeral_servers
+
+        stop_ephemeral_servers()  # Prefect leaves it running, holding our stderr open after we exit
         timeout = os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", EPHEMERAL_START_S)
         raise StartError(
             f"Prefect's temporary server did not start within {timeout} s (a busy machine?): start one with "

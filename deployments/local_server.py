@@ -15,7 +15,8 @@ b. the server Hedgeflow started before (pid and port files under
 c. a new background server on port ``HEDGEFLOW_SERVER_PORT`` (default
    Prefect's 4200 when it is free, else a free loopback port; 0 for any free
    port), with its own ``PREFECT_HOME``, so
-   its own SQLite database; analytics off), announced in one line and
+   its own SQLite database (PostgreSQL with ``HEDGEFLOW_SERVER_DATABASE=postgresql``);
+   analytics off; batched database writes), announced in one line and
    waited for up to ``HEDGEFLOW_SERVER_TIMEOUT`` seconds (default 60: the
    first start creates the database, 7-22 s measured; falling back to
    ephemeral mode would redo that work and Prefect gives it only 20 s);
@@ -38,6 +39,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from deployments.server_process import (
+    EPHEMERAL_TIMEOUT,
     PORT_ENV,
     TIMEOUT_ENV,
     ServerStartError,
@@ -55,6 +57,7 @@ from deployments.server_process import (
     recorded,
     start_locked,
     start_timeout,
+    stop_ephemeral_servers,
     terminate,
 )
 
@@ -277,5 +280,7 @@ def mark_crashed_runs() -> list[str]:
 
     try:
         return asyncio.run(sweep())
-    except Exception:  # a sweep that cannot run must not stop the run it precedes
+    except Exception as exc:  # noqa: BLE001 - a sweep that cannot run must not stop the run it precedes
+        if EPHEMERAL_TIMEOUT in str(exc):
+            stop_ephemeral_servers()  # Prefect leaves the half-started server running; the run tries again
         return []

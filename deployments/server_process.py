@@ -20,13 +20,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 __all__ = [
-    "DEFAULT_PORT", "LOOPBACK", "PORT_ENV", "TIMEOUT_ENV", "ServerStartError", "alive", "api_url",
-    "clear_files", "configured_port", "healthy", "lock", "log_file", "looks_like_our_server", "pid_file",
-    "port_file", "reachable", "read_int", "recorded", "start_locked", "start_timeout", "terminate",
+    "DEFAULT_PORT", "EPHEMERAL_TIMEOUT", "LOOPBACK", "PORT_ENV", "SERVER_DATABASE_ENV", "SERVER_SETTINGS", "TIMEOUT_ENV", "ServerStartError",
+    "alive", "api_url", "clear_files", "configured_port", "healthy", "lock", "log_file", "looks_like_our_server",
+    "pid_file", "port_file", "reachable", "read_int", "recorded", "server_database_url", "start_locked", "start_timeout",
+    "stop_ephemeral_servers", "terminate",
 ]  # fmt: skip
 
 TIMEOUT_ENV = "HEDGEFLOW_SERVER_TIMEOUT"
 PORT_ENV = "HEDGEFLOW_SERVER_PORT"
+SERVER_DATABASE_ENV = "HEDGEFLOW_SERVER_DATABASE"
 DEFAULT_PORT = 4200  # Prefect's own default, so bookmarks and `prefect` commands find it
 DEFAULT_START_TIMEOUT = 60.0  # a live server still migrating beats falling back to ephemeral
 PROBE_TIMEOUT_LOCAL = 0.5
@@ -224,8 +226,41 @@ def start_timeout() -> float:
         return DEFAULT_START_TIMEOUT
 
 
+# Prefect's server writes every task-run state event the client sends in its own SQLite transaction
+# (the task-run recorder's batch size is 1) and events in batches of 20. A run of two tickers sends
+# about 140 task-run states and 200 events; ten runs at once made the writers collide ("database is
+# locked": 503s and the client's back-off). Batched, the same rows take a few transactions a second.
+# A user's own value wins (setdefault). docs/startup.md has the measurements.
+SERVER_SETTINGS = {
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "200",
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL": "1",  # whole seconds (Prefect takes int())
+    "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_BATCH_SIZE": "500",
+    "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_FLUSH_INTERVAL": "2",
+}
+
+
+def server_database_url() -> str | None:
+    """Prefect's database for a new server: None for its own SQLite file (default), or, with
+    ``HEDGEFLOW_SERVER_DATABASE=postgresql``, Hedgeflow's PostgreSQL database (``HEDGEFLOW_DATABASE_URL``,
+    driver asyncpg); Prefect's tables do not share a name with Hedgeflow's. Never says the URL."""
+    choice = (os.environ.get(SERVER_DATABASE_ENV) or "sqlite").strip().lower()
+    if choice == "sqlite":
+        return None
+    if choice != "postgresql":
+        raise ServerStartError(f"{SERVER_DATABASE_ENV}={choice!r} is not a choice; use sqlite (default) or postgresql")
+    scheme, sep, rest = (os.environ.get("HEDGEFLOW_DATABASE_URL") or "").partition("://")
+    if not sep or scheme.split("+")[0] not in ("postgresql", "postgres"):
+        raise ServerStartError(f"{SERVER_DATABASE_ENV}=postgresql needs HEDGEFLOW_DATABASE_URL to be a postgresql:// URL")
+    return f"postgresql+asyncpg://{rest}"
+
+
 def _server_env() -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_API_")}
+    for key, value in SERVER_SETTINGS.items():
+        env.setdefault(key, value)
+    database = server_database_url()
+    if database is not None:
+        env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = database
     env.update(
         PREFECT_HOME=str(_prefect_home()),  # its own profiles, SQLite database and UI build
         PREFECT_PROFILES_PATH=str(_prefect_home() / "profiles.toml"),
@@ -340,3 +375,67 @@ def terminate(pid: int, grace: float = 10.0) -> None:
         while time.monotonic() < deadline and alive(pid):
             time.sleep(0.05)
 
+
+
+# --------------------------------------------------------------------------- Prefect's ephemeral server
+
+EPHEMERAL_TIMEOUT = "Timed out while attempting to connect to ephemeral Prefect API server"  # Prefect's message
+EPHEMERAL_APP = b"prefect.server.api.server:create_app"  # on the command line of Prefect's temporary server
+
+
+def _ephemeral_children() -> list[int]:
+    """Pids of this process's children that run Prefect's temporary server (Linux: /proc; else none)."""
+    me = str(os.getpid())
+    found: list[int] = []
+    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else []:
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
+            cmdline = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError):
+            continue
+        if ppid == me and EPHEMERAL_APP in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def stop_ephemeral_servers(grace: float = 5.0) -> None:
+    """Stop every temporary server Prefect started in this process, also those it lost track of.
+
+    When its server misses the startup timeout Prefect raises but leaves the
+    half-started uvicorn process running, and a second start (the next API
+    client) replaces its handle with a new process: the first is orphaned,
+    holding the caller's stderr open. ``SubprocessASGIServer.stop`` stops the
+    one it knows; the others are found among this process's children by their
+    command line, terminated and reaped. Does not import Prefect.
+    """
+    server_module = sys.modules.get("prefect.server.api.server")
+    if server_module is not None:
+        for server in list(server_module.SubprocessASGIServer._instances.values()):
+            with contextlib.suppress(Exception):
+                server.stop()
+    pids = _ephemeral_children()
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for pid in pids:
+        while _reap(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _reap(pid):
+            with contextlib.suppress(OSError):
+                os.kill(pid, getattr(signal, "SIGKILL", signal.SIGTERM))
+            with contextlib.suppress(OSError):
+                os.waitpid(pid, 0)
+
+
+def _reap(pid: int) -> bool:
+    """Reap ``pid`` if it has exited; True while it still runs."""
+    try:
+        done, _status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:  # reaped already (by subprocess's own bookkeeping)
+        return False
+    except OSError:
+        return False
+    return done == 0

@@ -15,12 +15,13 @@ import subprocess
 import sys
 import threading
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from deployments import local_server as server
+from deployments import server_process
 from hedgeflow.paths import home
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,7 +78,7 @@ def managed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
         assert _servers_under(hedgeflow_home) == [], "a prefect server was left running"
 
 
-def _notices() -> tuple[list[str], object]:
+def _notices() -> tuple[list[str], Callable[[str], None]]:
     lines: list[str] = []
     return lines, lines.append
 
@@ -98,6 +99,9 @@ def test_starts_once_reuses_and_stops_clean(managed: Path, monkeypatch: pytest.M
         assert response.status == 200
     assert _servers_under(managed) == [pid]
     assert (managed / "server" / "prefect" / "prefect.db").exists()  # its own SQLite database
+    environ = dict(item.split("=", 1) for item in (Path(f"/proc/{pid}/environ").read_text().split("\0")) if "=" in item)
+    for key, value in server_process.SERVER_SETTINGS.items():  # started with the batched writers
+        assert environ[key] == value
 
     # The next command reuses it: same port, same process, nothing new started.
     os.environ.pop("PREFECT_API_URL")
@@ -150,7 +154,7 @@ def test_an_unreachable_api_url_gets_one_line_and_the_local_server(
 
 
 class _Health(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_GET(self) -> None:  # the stdlib's name
         body = json.dumps(True).encode()
         self.send_response(200 if self.path == "/api/health" else 404)
         self.send_header("Content-Length", str(len(body)))
@@ -224,7 +228,7 @@ def _fake_python(tmp_path: Path, body: str) -> str:
 def test_a_server_that_dies_means_ephemeral_mode_with_one_line(
     managed: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(server.sys, "executable", _fake_python(tmp_path, "echo 'boom: no database' >&2; exit 3"))
+    monkeypatch.setattr(sys, "executable", _fake_python(tmp_path, "echo 'boom: no database' >&2; exit 3"))
     lines, announce = _notices()
     assert server.resolve_api(announce) is None
     assert "PREFECT_API_URL" not in os.environ
@@ -238,7 +242,7 @@ def test_a_server_that_dies_means_ephemeral_mode_with_one_line(
 def test_a_server_that_never_answers_is_stopped_after_the_timeout(
     managed: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(server.sys, "executable", _fake_python(tmp_path, "exec sleep 60"))
+    monkeypatch.setattr(sys, "executable", _fake_python(tmp_path, "exec sleep 60"))
     monkeypatch.setenv(server.TIMEOUT_ENV, "0.5")
     lines, announce = _notices()
     assert server.resolve_api(announce) is None
@@ -298,3 +302,85 @@ def test_a_fixed_port_in_use_or_not_a_port_is_a_one_line_error(monkeypatch: pyte
 def test_the_ui_address_is_the_api_url_without_api() -> None:
     assert server.ui_url("http://127.0.0.1:4200/api") == "http://127.0.0.1:4200"
     assert server.ui_url("https://prefect.example/api/") == "https://prefect.example"
+
+
+def _ephemeral_servers_in(directory: Path) -> list[int]:
+    """Live processes running Prefect's temporary server whose working directory is ``directory``."""
+    found: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            cwd = Path(os.readlink(entry / "cwd"))
+        except OSError:
+            continue
+        if b"prefect.server.api.server:create_app" in cmdline and cwd == directory and not _gone(int(entry.name)):
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(420)
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds leftover servers through /proc")
+def test_a_temporary_server_that_misses_its_startup_timeout_is_one_line_and_stopped(tmp_path: Path) -> None:
+    """Prefect's ephemeral server given no time to start: one line naming the fixes, exit 1, and no
+    half-started server left behind holding our stderr (stdout and stderr are files, not pipes, so a
+    leftover cannot make this test wait for an end of file that never comes)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "HEDGEFLOW_"))}
+    env.update(HEDGEFLOW_HOME=str(tmp_path / "home"), PREFECT_HOME=str(tmp_path / "prefect"),
+               HEDGEFLOW_SERVER="ephemeral", PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="0")
+    err = tmp_path / "stderr.txt"
+    command = [str(Path(sys.executable).with_name("hedgeflow")), "analyze", "--tickers", "AAPL", "--analysts", "technicals"]
+    with open(tmp_path / "stdout.txt", "wb") as out_file, open(err, "wb") as err_file:
+        process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=out_file, stderr=err_file)
+        try:
+            code = process.wait(timeout=360)
+        finally:
+            process.kill()
+            process.wait()
+            left = _ephemeral_servers_in(tmp_path)
+            for pid in left:  # never leave one behind, even when the test fails
+                os.kill(pid, 9)
+    assert left == [], "Prefect's temporary server was left running"
+    stderr = err.read_text()
+    assert code == 1, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in stderr, stderr
+    assert "did not start within 0 s" in lines[0]
+    assert "hedgeflow server start" in lines[0] and "PREFECT_API_URL" in lines[0]
+
+
+def test_the_server_batches_its_writes_and_a_users_setting_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Task-run states and events written in batches (Prefect's defaults: 1 and 20 a transaction), flushed
+    at least every 2 s; PREFECT_* of the caller reach the server, except the client's PREFECT_API_*."""
+    for key in server_process.SERVER_SETTINGS:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("PREFECT_API_URL", "http://elsewhere:4200/api")
+    env = server_process._server_env()
+    assert int(env["PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE"]) > 1
+    assert int(env["PREFECT_SERVER_SERVICES_EVENT_PERSISTER_BATCH_SIZE"]) > 20
+    assert float(env["PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL"]) >= 1  # Prefect takes int(): 0 spins
+    assert float(env["PREFECT_SERVER_SERVICES_EVENT_PERSISTER_FLUSH_INTERVAL"]) <= 2
+    assert "PREFECT_API_URL" not in env
+    monkeypatch.setenv("PREFECT_SERVER_SERVICES_EVENT_PERSISTER_BATCH_SIZE", "20")
+    assert server_process._server_env()["PREFECT_SERVER_SERVICES_EVENT_PERSISTER_BATCH_SIZE"] == "20"
+
+
+def test_postgresql_for_the_server_is_opt_in_and_uses_hedgeflows_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(server_process.SERVER_DATABASE_ENV, raising=False)
+    monkeypatch.delenv("PREFECT_SERVER_DATABASE_CONNECTION_URL", raising=False)
+    monkeypatch.setenv("HEDGEFLOW_DATABASE_URL", "postgresql+psycopg://postgres:s3cret@127.0.0.1:5432/test")
+    assert server_process.server_database_url() is None  # PostgreSQL configured, but not asked for: SQLite
+    assert "PREFECT_SERVER_DATABASE_CONNECTION_URL" not in server_process._server_env()
+    monkeypatch.setenv(server_process.SERVER_DATABASE_ENV, "PostgreSQL")
+    url = "postgresql+asyncpg://postgres:s3cret@127.0.0.1:5432/test"  # Prefect's server needs the asyncpg driver
+    assert server_process.server_database_url() == url
+    assert server_process._server_env()["PREFECT_SERVER_DATABASE_CONNECTION_URL"] == url
+    monkeypatch.setenv("HEDGEFLOW_DATABASE_URL", "sqlite:////tmp/hedgeflow.db")
+    with pytest.raises(server.ServerStartError, match="needs HEDGEFLOW_DATABASE_URL to be a postgresql:// URL"):
+        server_process.server_database_url()
+    monkeypatch.setenv(server_process.SERVER_DATABASE_ENV, "mysql")
+    with pytest.raises(server.ServerStartError, match="use sqlite \\(default\\) or postgresql") as caught:
+        server_process.server_database_url()
+    assert "s3cret" not in str(caught.value)
