@@ -7,10 +7,11 @@ import statistics
 import sys
 from dataclasses import dataclass, field
 
-__all__ = ["ALL_SCENARIOS", "BUNDLED", "DATA_KEY", "DESCRIPTIONS", "PAIR", "QUICK_ANALYSTS", "Config", "rss_mb",
-           "say", "times"]
+__all__ = ["ALL_SCENARIOS", "BUNDLED", "DATA_KEY", "DESCRIPTIONS", "PAIR", "QUICK_ANALYSTS", "SLOW_SCENARIOS", "Config",
+           "rss_mb", "say", "times"]
 
-ALL_SCENARIOS = ("S0", "S1", "S2", "S3", "S4", "S5", "S6", "S7", "CLI")
+ALL_SCENARIOS = ("S0", "S1", "S2", "S3", "S4", "S5", "S6", "S7", "CLI", "LOAD")
+SLOW_SCENARIOS = ("LOAD",)  # minutes even at tiny latencies: --tiny runs them only when named
 PAIR = ["AAPL", "NVDA"]
 BUNDLED = ["AAPL", "NVDA", "GOOGL", "TSLA", "META", "BRK-B", "V"]
 DATA_KEY = "sk-bench-hedgeflow-0123456789"
@@ -26,6 +27,7 @@ DESCRIPTIONS = {
     "S6": "flow, zero latency (overhead)",
     "S7": "10 flows at once (asyncio.gather), cold",
     "CLI": "whole hedgeflow analyze process (bench.startup)",
+    "LOAD": "50 runs on 3 process workers, shared limits (bench.load)",
 }
 
 
@@ -41,6 +43,8 @@ class Config:
     redis: str | None = None
     profile: bool = True
     concurrent_runs: int = 10
+    load_runs: int = 50  # LOAD: runs triggered at once, and the workers taking them
+    load_workers: int = 3
     model_timeout_s: float = 6.0  # three times the fake's 2 s latency: a hung call costs this before its retry
     scenarios: list[str] = field(default_factory=lambda: list(ALL_SCENARIOS))
 
@@ -48,7 +52,8 @@ class Config:
     def tiny(cls, scenarios: list[str] | None = None, redis: str | None = None) -> Config:
         """Every scenario once at tiny latencies: proves the machinery end to end in a few minutes, measures nothing."""
         return cls(model_latency=0.05, model_jitter=0.0, data_latency=0.01, repeats=1, s0_repeats=1, quick=True,
-                   concurrent_runs=3, model_timeout_s=1.0, scenarios=scenarios or list(ALL_SCENARIOS), redis=redis)
+                   concurrent_runs=3, model_timeout_s=1.0, scenarios=scenarios or list(ALL_SCENARIOS), redis=redis,
+                   load_runs=6, load_workers=2)
 
     def limit(self, model_latency: float | None = None, data_latency: float | None = None) -> float:
         """One data round trip + one analyst call + one portfolio call."""

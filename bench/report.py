@@ -54,6 +54,12 @@ def targets(report: dict[str, Any], config: Config) -> list[dict[str, Any]]:
         ratio = entry["wall_s"]["median"] / s1
         add("S7 all complete, total <= 2 x S1", f"{ratio:.2f} x S1, failed {entry['signals']['failed']}",
             complete and ratio <= 2.0)
+    if isinstance(report.get("LOAD"), dict):
+        load = report["LOAD"]
+        add("LOAD all complete, limits held, one call per key",
+            f"{load['completed']}/{load['runs']} completed, peak {load['peak_model_in_flight']}/"
+            f"{load['model_in_flight_limit']} in flight, {load['model_calls']} calls for {load['unique_model_keys']} keys",
+            load["completed"] == load["runs"] and load["limits_respected"] and load["extra_model_calls"] <= 0)
     return out
 
 
@@ -64,7 +70,7 @@ def table(report: dict[str, Any], config: Config) -> str:
     lines = [head, "-" * len(head)]
     for name in ALL_SCENARIOS:
         entry = report.get(name)
-        if not entry:
+        if not entry or name == "LOAD":
             continue
         if "error" in entry:
             lines.append(f"{name:<4}{entry['description'][:41]:<42}FAILED: {entry['error'][:200]}")
@@ -99,6 +105,15 @@ def table(report: dict[str, Any], config: Config) -> str:
         c = report["CLI"]
         lines.append(f"CLI: analyze with a running server {c['analyze_server_s']['median']:.2f} s, "
                      f"ephemeral {c['analyze_ephemeral_s']['median']:.2f} s (whole processes)")
+    if "LOAD" in report and "error" not in report["LOAD"]:
+        x = report["LOAD"]
+        lines.append(f"LOAD: {x['completed']}/{x['runs']} completed on {x['workers']} workers, trigger to completed "
+                     f"p50 {x['trigger_to_completed_p50_s']} s p95 {x['trigger_to_completed_p95_s']} s, "
+                     f"{x['model_calls']} model calls for {x['unique_model_keys']} keys, peak in flight "
+                     f"{x['peak_model_in_flight']}/{x['model_in_flight_limit']}, busiest 60 s "
+                     f"{x['busiest_60s_model_requests']} (rpm {x['model_requests_per_minute_limit']:g})")
+    elif "LOAD" in report:
+        lines.append(f"LOAD FAILED: {report['LOAD']['error'][:200]}")
     lines.append("")
     lines.append("targets:")
     for t in report.get("targets", []):

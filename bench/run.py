@@ -25,6 +25,8 @@ S5 outage       S1 with every model call failing
 S6 overhead     S1 with zero latency everywhere: what Prefect and our code cost; profiled
 S7 concurrent   10 cold S1 runs at once on different ticker pairs (asyncio.gather, one process)
 CLI             whole ``hedgeflow analyze`` processes, from bench/startup.py (offline data, rules model)
+LOAD            50 runs over overlapping pairs on 3 process workers, a PostgreSQL-backed server and low provider
+                limits (bench/load.py); --tiny runs it (6 runs, 2 workers) only when named
 
 The critical-path limit is one data round trip + one analyst model call + one
 portfolio model call (0.15 + 2.0 + 2.0 s at the default latencies).
@@ -41,7 +43,15 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any, NoReturn
 
-from bench.config import ALL_SCENARIOS, DESCRIPTIONS, PAIR, QUICK_ANALYSTS, Config, say
+from bench.config import (
+    ALL_SCENARIOS,
+    DESCRIPTIONS,
+    PAIR,
+    QUICK_ANALYSTS,
+    SLOW_SCENARIOS,
+    Config,
+    say,
+)
 from bench.report import table, targets
 
 __all__ = ["ALL_SCENARIOS", "Config", "main", "run_benchmark"]
@@ -52,7 +62,7 @@ def run_benchmark(config: Config) -> dict[str, Any]:
     from bench.environment import environment, prefect_settings
     from bench.scenarios import flow_run, scenario_cli, scenario_flow, scenario_s0
     report: dict[str, Any] = {}
-    flow_scenarios = [s for s in config.scenarios if s != "CLI"]
+    flow_scenarios = [s for s in config.scenarios if s not in ("CLI", "LOAD")]
     if flow_scenarios:
         with environment(config) as env, prefect_settings(env.api_url):
             report["meta"] = {
@@ -76,6 +86,11 @@ def run_benchmark(config: Config) -> dict[str, Any]:
     if "CLI" in config.scenarios:
         say("CLI: whole processes (bench.startup) ...")
         _attempt(report, "CLI", lambda: scenario_cli(config))
+    if "LOAD" in config.scenarios:
+        from bench.load import scenario_load
+
+        say(f"LOAD: {config.load_runs} runs on {config.load_workers} workers (bench.load) ...")
+        _attempt(report, "LOAD", lambda: scenario_load(config))
     report["targets"] = targets({k: v for k, v in report.items() if "error" not in v}, config)
     return report
 
@@ -116,7 +131,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m bench.run") -> in
     unknown = [s for s in wanted if s not in ALL_SCENARIOS]
     if unknown:
         parser.error(f"unknown scenario(s) {', '.join(unknown)}; use {', '.join(ALL_SCENARIOS)}")
-    config = Config.tiny([s for s in ALL_SCENARIOS if s in wanted], redis=args.redis) if args.tiny else Config(
+    tiny = [s for s in ALL_SCENARIOS if s in wanted and (args.scenario != "all" or s not in SLOW_SCENARIOS)]
+    config = Config.tiny(tiny, redis=args.redis) if args.tiny else Config(
         model_latency=args.model_latency, model_jitter=args.model_jitter, data_latency=args.data_latency,
         fault_rate=args.fault_rate, repeats=max(1, args.repeats), s0_repeats=max(1, args.s0_repeats),
         quick=args.quick, redis=args.redis, profile=not args.no_profile, concurrent_runs=args.concurrent_runs,

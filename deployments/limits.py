@@ -35,6 +35,7 @@ def main(block: str = "default") -> int:
         settings = ProviderLimits.load(block, _sync=True)  # type: ignore[call-arg]
     except ValueError:
         settings = ProviderLimits()
+    assert isinstance(settings, ProviderLimits)
     print(f"concurrency limits: {', '.join(apply_limits(settings.limits))}")
     return 0
 

@@ -20,6 +20,7 @@ from hedgeflow.data.snapshot import (
     price_history_start,
 )
 from hedgeflow.schemas import Snapshot
+from tasks.limits import data_api, provider_limits
 from tasks.live_data import build_provider
 from tasks.retrying import retry_options, wait_retry_after
 
@@ -83,7 +84,8 @@ def fetch(provider: DataProvider, dataset: Dataset, ticker: str, start: dt.date,
 @task(name="fetch", task_run_name="fetch-{dataset}-{ticker}", **retry_options())
 def fetch_dataset(provider: str, dataset: Dataset, ticker: str, start: dt.date, end: dt.date) -> Any:
     try:
-        return fetch_named(provider, dataset, ticker, start, end)
+        with provider_limits(data_api(provider)):  # the data API's shared limits, where the server has them
+            return fetch_named(provider, dataset, ticker, start, end)
     except TransientDataError as exc:
         wait_retry_after(exc)
         raise
@@ -101,7 +103,8 @@ def available_tickers(provider: str) -> dict[str, tuple[dt.date, dt.date]]:
     now = time.monotonic()
     known = _TICKERS.get(provider)
     if known is None or now - known[0] > TICKER_LIST_TTL_S:
-        known = _TICKERS[provider] = (now, provider_named(provider).tickers())
+        with provider_limits(data_api(provider)):
+            known = _TICKERS[provider] = (now, provider_named(provider).tickers())
     return known[1]
 
 

@@ -25,6 +25,7 @@ from hedgeflow.breaker import Transition
 from hedgeflow.llm import AuthRefusals, FallbackClient, ModelError, RulesClient, UnavailableClient, make_client, parse_model
 from hedgeflow.llm.base import ModelClient
 from hedgeflow.retry import RETRY, is_transient
+from tasks.limits import limited
 from tasks.retrying import retry_options
 
 __all__ = ["ModelSetup", "guarded_client", "model_setup", "model_task_options"]
@@ -70,6 +71,7 @@ def guarded_client(setup: ModelSetup, degraded: list[str] | None = None) -> Mode
     primary = setup.primary()
     if isinstance(primary, RulesClient):
         return primary  # it makes no call: nothing to guard
+    primary = limited(primary)  # each call holds the provider's shared limits, where the server has them
     breaker = setup.breaker.breaker()
     breaker.add_listener(_announce)
     key = (primary.provider, primary.model)
