@@ -51,7 +51,10 @@ __all__ = ["DEFAULT_WORKER_COMMAND", "WireCounter", "busiest_window", "main", "r
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOYMENT = "hedge-fund/analyze"
 ANALYSTS = 19
-DEFAULT_WORKER_COMMAND = f"{Path(sys.executable).with_name('prefect')} worker start --pool hedgeflow-process --name load-{{n}}"
+# Prefect's process worker on the pool make deploy creates, {n} numbering the workers; at most 5 flow-run
+# processes each (about 250 MB apiece: 50 at once would not fit beside the other work on this machine)
+DEFAULT_WORKER_COMMAND = (f"{Path(sys.executable).with_name('prefect')} worker start --pool hedgeflow-process"
+                          " --name load-{n} --limit 5")
 POSTGRES_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 
 
@@ -136,7 +139,21 @@ def _pairs(runs: int) -> list[list[str]]:
     return [list(combos[i % len(combos)]) for i in range(runs)]
 
 
-def _wait_healthy(url: str, timeout_s: float = 300) -> None:  # a fresh PostgreSQL schema on a busy machine: minutes
+def _analyze_only(base: Path) -> Path:
+    """prefect.yaml with only the ``analyze`` deployment: the other four would cost minutes of ``prefect deploy``."""
+    import yaml
+
+    from deployments.deploy import PREFECT_FILE
+
+    config = yaml.safe_load(PREFECT_FILE.read_text())
+    config["deployments"] = [d for d in config["deployments"] if d["name"] == DEPLOYMENT.split("/")[1]]
+    path = base / "prefect.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def _wait_healthy(url: str, timeout_s: float = 300) -> None:
+    """Up to minutes: the server migrates a fresh PostgreSQL schema first, and this machine is shared."""
     import httpx
 
     deadline = time.monotonic() + timeout_s
@@ -165,8 +182,20 @@ async def _trigger_and_wait(pairs: list[list[str]], parameters: dict[str, Any], 
             await asyncio.sleep(2)
 
 
-def _limit_cost_ms(calls: int = 20) -> dict[str, float]:
-    """Median ms around an empty body: a provider with both limits (roomy) and one with none."""
+def _limit_cost_ms(calls: int = 20, timeout_s: float = 120.0) -> dict[str, float] | str:
+    """Median ms around an empty body: a provider with both limits (roomy) and one with none.
+
+    On a thread given ``timeout_s``: once, under heavy load, a rate slot was still not granted
+    after minutes, and a figure is not worth a hung benchmark.
+    """
+    result: list[dict[str, float]] = []
+    thread = threading.Thread(target=lambda: result.append(_measure_limit_cost(calls)), daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    return result[0] if result else f"not measured: no answer within {timeout_s:.0f} s"
+
+
+def _measure_limit_cost(calls: int) -> dict[str, float]:
     from statistics import median
 
     from blocks.limits import ProviderLimit
@@ -235,7 +264,8 @@ def run_load(runs: int = 50, workers: int = 3, *, in_flight: int = 4, rpm: float
                 _wait_healthy(api_url)
                 with temporary_settings(updates={PREFECT_API_URL: api_url}):
                     ProviderLimits(limits=limits).save("default", overwrite=True)
-                    subprocess.run([sys.executable, "-m", "deployments.deploy"], cwd=ROOT, env=env, check=True,
+                    subprocess.run([sys.executable, "-m", "deployments.deploy", "--prefect-file",
+                                    str(_analyze_only(base))], cwd=ROOT, env=env, check=True,
                                    stdout=subprocess.DEVNULL)
                     for n in range(workers):
                         start(f"worker-{n}", shlex.split(worker_command.format(n=n)))
@@ -272,7 +302,7 @@ def _stop(children: list[subprocess.Popen[bytes]]) -> None:
 
 
 def _report(finished: list[Any], pairs: list[list[str]], analysts: list[str] | None, wire: WireCounter,
-            data_wire: WireCounter, model_fake: Any, limits: list[Any], wall_s: float, cost: dict[str, float],
+            data_wire: WireCounter, model_fake: Any, limits: list[Any], wall_s: float, cost: dict[str, float] | str,
             load_at_start: list[float], workers: int, base: Path) -> dict[str, Any]:
     from hedgeflow.stats import percentile
 

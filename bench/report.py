@@ -58,7 +58,8 @@ def targets(report: dict[str, Any], config: Config) -> list[dict[str, Any]]:
         load = report["LOAD"]
         add("LOAD all complete, limits held, one call per key",
             f"{load['completed']}/{load['runs']} completed, peak {load['peak_model_in_flight']}/"
-            f"{load['model_in_flight_limit']} in flight, {load['model_calls']} calls for {load['unique_model_keys']} keys",
+            f"{load['model_in_flight_limit']} in flight, {load['model_calls']} calls for "
+            f"{load['unique_model_keys']} keys",
             load["completed"] == load["runs"] and load["limits_respected"] and load["extra_model_calls"] <= 0)
     return out
 

@@ -182,13 +182,13 @@ def test_busiest_window_by_hand() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(1800)
 def test_six_runs_on_two_workers_share_the_cache_and_never_pass_a_limit(postgres_url: str) -> None:
     from bench.load import run_load
 
     analysts = ["warren_buffett", "technicals", "valuation", "sentiment"]
     report = run_load(6, 2, in_flight=2, rpm=240, data_in_flight=2, analysts=analysts, model_latency=0.3,
-                      timeout_s=600)
+                      timeout_s=1200)
     assert report["completed"] == 6, report
     # the pairs (AAPL, x) for the six others: 7 tickers x 4 analysts + 6 portfolio calls, each made once
     assert report["unique_model_keys"] == 7 * 4 + 6
