@@ -7,10 +7,11 @@ import statistics
 import sys
 from dataclasses import dataclass, field
 
-__all__ = ["ALL_SCENARIOS", "BUNDLED", "DATA_KEY", "DESCRIPTIONS", "PAIR", "QUICK_ANALYSTS", "Config", "rss_mb",
-           "say", "times"]
+__all__ = ["ALL_SCENARIOS", "BUNDLED", "DATA_KEY", "DESCRIPTIONS", "PAIR", "QUICK_ANALYSTS", "SLOW_SCENARIOS", "Config",
+           "rss_mb", "say", "times"]
 
-ALL_SCENARIOS = ("S0", "S1", "S2", "S3", "S4", "S5", "S6", "S7", "CLI", "BT")
+ALL_SCENARIOS = ("S0", "S1", "S2", "S3", "S4", "S5", "S6", "S7", "CLI", "BT", "LOAD")
+SLOW_SCENARIOS = ("LOAD",)  # minutes even at tiny latencies: --tiny runs them only when named
 PAIR = ["AAPL", "NVDA"]
 BUNDLED = ["AAPL", "NVDA", "GOOGL", "TSLA", "META", "BRK-B", "V"]
 DATA_KEY = "sk-bench-hedgeflow-0123456789"
@@ -27,6 +28,7 @@ DESCRIPTIONS = {
     "S7": "10 flows at once (asyncio.gather), cold",
     "CLI": "whole hedgeflow analyze processes (AAPL,NVDA cold)",
     "BT": "backtest, 7 tickers monthly 2019-01..2025-09, cold",
+    "LOAD": "50 runs on 3 process workers, shared limits (bench.load)",
 }
 
 
@@ -43,6 +45,8 @@ class Config:
     profile: bool = True
     concurrent_runs: int = 10
     prefect_server: str = "local"  # the default local server (`hedgeflow analyze`'s), or "configured": PREFECT_API_URL
+    load_runs: int = 50  # LOAD: runs triggered at once, and the workers taking them
+    load_workers: int = 3
     model_timeout_s: float = 6.0  # three times the fake's 2 s latency: a hung call costs this before its retry
     scenarios: list[str] = field(default_factory=lambda: list(ALL_SCENARIOS))
     tiny_backtest: bool = False  # BT: 2 tickers over 3 months instead of the issue's case
@@ -52,7 +56,7 @@ class Config:
         """Every scenario once at tiny latencies: proves the machinery end to end in a few minutes, measures nothing."""
         return cls(model_latency=0.05, model_jitter=0.0, data_latency=0.01, repeats=1, s0_repeats=1, quick=True,
                    concurrent_runs=3, model_timeout_s=1.0, scenarios=scenarios or list(ALL_SCENARIOS), redis=redis,
-                   tiny_backtest=True)
+                   tiny_backtest=True, load_runs=6, load_workers=2)
 
     def limit(self, model_latency: float | None = None, data_latency: float | None = None) -> float:
         """One data round trip + one analyst call + one portfolio call."""

@@ -63,6 +63,13 @@ def targets(report: dict[str, Any], config: Config) -> list[dict[str, Any]]:
         add("BT warm <= 10 s", f"{warm:.2f} s (cpu {bt['warm_cpu_s']['median']:.2f} s)", warm <= bt["targets_s"]["warm"])
         add("BT cost per analysis", f"{bt['ms_per_analysis']} ms ({bt['analyses']} analyses, {bt['task_runs']} task runs)",
             None)
+    if isinstance(report.get("LOAD"), dict):
+        load = report["LOAD"]
+        add("LOAD all complete, limits held, one call per key",
+            f"{load['completed']}/{load['runs']} completed, peak {load['peak_model_in_flight']}/"
+            f"{load['model_in_flight_limit']} in flight, {load['model_calls']} calls for "
+            f"{load['unique_model_keys']} keys",
+            load["completed"] == load["runs"] and load["limits_respected"] and load["extra_model_calls"] <= 0)
     return out
 
 
@@ -155,7 +162,7 @@ def table(report: dict[str, Any], config: Config) -> str:
     lines = [head, "-" * len(head)]
     for name in ALL_SCENARIOS:
         entry = report.get(name)
-        if not entry:
+        if not entry or name == "LOAD":
             continue
         if "error" in entry:
             lines.append(f"{name:<4}{entry['description'][:41]:<42}FAILED: {entry['error'][:200]}")
@@ -195,6 +202,15 @@ def table(report: dict[str, Any], config: Config) -> str:
         lines.append(f"BT: cold {bt['cold_s']['median']:.2f} s, warm {bt['warm_s']['median']:.2f} s, "
                      f"{bt['ms_per_analysis']} ms per analysis, {bt['task_runs']} task runs "
                      f"(one per signal: {bt['task_runs_one_per_signal']})")
+    if "LOAD" in report and "error" not in report["LOAD"]:
+        x = report["LOAD"]
+        lines.append(f"LOAD: {x['completed']}/{x['runs']} completed on {x['workers']} workers, trigger to completed "
+                     f"p50 {x['trigger_to_completed_p50_s']} s p95 {x['trigger_to_completed_p95_s']} s, "
+                     f"{x['model_calls']} model calls for {x['unique_model_keys']} keys, peak in flight "
+                     f"{x['peak_model_in_flight']}/{x['model_in_flight_limit']}, busiest 60 s "
+                     f"{x['busiest_60s_model_requests']} (rpm {x['model_requests_per_minute_limit']:g})")
+    elif "LOAD" in report:
+        lines.append(f"LOAD FAILED: {report['LOAD']['error'][:200]}")
     lines.append("")
     lines.append("targets:")
     for t in report.get("targets", []):

@@ -27,6 +27,8 @@ S7 concurrent   10 cold S1 runs at once on different ticker pairs (asyncio.gathe
 CLI             whole ``hedgeflow analyze`` processes against the same fakes and server (bench/processes.py):
                 AAPL,NVDA cold, 7 tickers cold (fake model), AAPL,NVDA warm (rules model, offline)
 BT              the backtest of issue #19 cold and warm (7 tickers, monthly, 2019-01..2025-09; bench/backtest.py)
+LOAD            50 runs over overlapping pairs on 3 process workers, a PostgreSQL-backed server and low provider
+                limits (bench/load.py); --tiny runs it (6 runs, 2 workers) only when named
 
 The critical-path limit is one data round trip + one analyst model call + one
 portfolio model call (0.15 + 2.0 + 2.0 s at the default latencies).
@@ -44,7 +46,7 @@ from dataclasses import asdict
 from functools import partial
 from typing import Any, NoReturn
 
-from bench.config import ALL_SCENARIOS, DESCRIPTIONS, PAIR, QUICK_ANALYSTS, Config, say
+from bench.config import ALL_SCENARIOS, DESCRIPTIONS, PAIR, QUICK_ANALYSTS, SLOW_SCENARIOS, Config, say
 from bench.report import issue_rows, table, targets
 
 __all__ = ["ALL_SCENARIOS", "Config", "main", "run_benchmark"]
@@ -56,8 +58,8 @@ def run_benchmark(config: Config) -> dict[str, Any]:
     from bench.environment import environment, prefect_settings
     from bench.scenarios import flow_run, scenario_cli, scenario_flow, scenario_s0
     report: dict[str, Any] = {}
-    flow_scenarios = [s for s in config.scenarios if s != "CLI"]
-    if config.scenarios:
+    flow_scenarios = [s for s in config.scenarios if s not in ("CLI", "LOAD")]
+    if any(s != "LOAD" for s in config.scenarios):  # CLI runs in the same environment (fakes, server)
         with environment(config) as env, prefect_settings(env.api_url):
             report["meta"] = {
                 "config": {k: v for k, v in asdict(config).items() if k != "scenarios"},
@@ -84,6 +86,11 @@ def run_benchmark(config: Config) -> dict[str, Any]:
                 say(f"CLI: {DESCRIPTIONS['CLI']} ...")
                 _attempt(report, "CLI", partial(scenario_cli, env))
             report["meta"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    if "LOAD" in config.scenarios:
+        from bench.load import scenario_load
+
+        say(f"LOAD: {config.load_runs} runs on {config.load_workers} workers (bench.load) ...")
+        _attempt(report, "LOAD", lambda: scenario_load(config))
     report["targets"] = targets({k: v for k, v in report.items() if "error" not in v}, config)
     report["issue_20"] = issue_rows(report, config)
     return report
@@ -128,7 +135,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m bench.run") -> in
     unknown = [s for s in wanted if s not in ALL_SCENARIOS]
     if unknown:
         parser.error(f"unknown scenario(s) {', '.join(unknown)}; use {', '.join(ALL_SCENARIOS)}")
-    config = Config.tiny([s for s in ALL_SCENARIOS if s in wanted], redis=args.redis) if args.tiny else Config(
+    tiny = [s for s in ALL_SCENARIOS if s in wanted and (args.scenario != "all" or s not in SLOW_SCENARIOS)]
+    config = Config.tiny(tiny, redis=args.redis) if args.tiny else Config(
         model_latency=args.model_latency, model_jitter=args.model_jitter, data_latency=args.data_latency,
         fault_rate=args.fault_rate, repeats=max(1, args.repeats), s0_repeats=max(1, args.s0_repeats),
         quick=args.quick, redis=args.redis, profile=not args.no_profile, concurrent_runs=args.concurrent_runs,

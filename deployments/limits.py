@@ -12,7 +12,12 @@ from __future__ import annotations
 
 from prefect.client.orchestration import get_client
 
-from blocks.limits import ProviderLimit, ProviderLimits, in_flight_limit_name, rate_limit_name
+from blocks.limits import (
+    ProviderLimit,
+    ProviderLimits,
+    in_flight_limit_name,
+    rate_limit_name,
+)
 
 __all__ = ["apply_limits", "main"]
 

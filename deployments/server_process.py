@@ -20,7 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 __all__ = [
-    "DEFAULT_PORT", "EPHEMERAL_TIMEOUT", "LOOPBACK", "PORT_ENV", "SERVER_DATABASE_ENV", "SERVER_SETTINGS", "TIMEOUT_ENV", "ServerStartError",
+    "DEFAULT_PORT", "EPHEMERAL_TIMEOUT", "LOOPBACK", "PORT_ENV", "SERVER_DATABASE_ENV", "SERVER_SETTINGS", "TIMEOUT_ENV",
+    "ServerStartError",
     "alive", "api_url", "clear_files", "configured_port", "healthy", "lock", "log_file", "looks_like_our_server",
     "pid_file", "port_file", "reachable", "read_int", "recorded", "server_database_url", "start_locked", "start_timeout",
     "stop_ephemeral_servers", "terminate",

@@ -12,6 +12,7 @@ and results cheap to recompute, so they are not cached.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 from pathlib import Path
 from typing import Any, cast
@@ -84,10 +85,8 @@ def committee_task(provider: str, tickers: list[str], day: dt.date, analysts: li
         return found
 
     def write(record: str, signal: AgentSignal) -> None:
-        try:
+        with contextlib.suppress(RuntimeError):  # another run holds the key's lock: it writes the same signal
             store.write(signal, key=record)
-        except RuntimeError:  # another run holds the key's lock: it writes the same signal
-            pass
 
     done = committee_as_of(provider_named(provider), tickers, day, analysts, model, key, lookup, write)
     done.memory_hits = len(memory)

@@ -37,6 +37,7 @@ from hedgeflow.errors import TransientDataError
 from hedgeflow.retry import RETRY
 from hedgeflow.schemas import Snapshot
 from tasks.caching import fetch_cache_key
+from tasks.limits import data_api, provider_limits
 from tasks.retrying import retry_options, wait_retry_after
 
 __all__ = ["DATASETS", "OPTIONAL_DATASETS", "Dataset", "assemble_snapshot_task", "available_tickers", "fetch_dataset",
@@ -105,7 +106,8 @@ def fetch(provider: DataProvider, dataset: Dataset, ticker: str, start: dt.date,
 @task(name="fetch", task_run_name="fetch-{dataset}-{ticker}", **retry_options())
 def fetch_dataset(provider: str, dataset: Dataset, ticker: str, start: dt.date, end: dt.date) -> Any:
     try:
-        return fetch_named(provider, dataset, ticker, start, end)
+        with provider_limits(data_api(provider)):  # the data API's shared limits, where the server has them
+            return fetch_named(provider, dataset, ticker, start, end)
     except TransientDataError as exc:
         wait_retry_after(exc)
         raise
@@ -123,7 +125,8 @@ def available_tickers(provider: str) -> dict[str, tuple[dt.date, dt.date]]:
     now = time.monotonic()
     known = _TICKERS.get(provider)
     if known is None or now - known[0] > TICKER_LIST_TTL_S:
-        known = _TICKERS[provider] = (now, provider_named(provider).tickers())
+        with provider_limits(data_api(provider)):
+            known = _TICKERS[provider] = (now, provider_named(provider).tickers())
     return known[1]
 
 
@@ -155,7 +158,8 @@ def _cached_or_fetched(provider: str, ticker: str, start: dt.date, end: dt.date)
 
     def one(ds: Dataset) -> None:
         try:
-            values[ds] = fetch_named(provider, ds, ticker, start, end)
+            with provider_limits(data_api(provider)):  # the data API's shared limits, where the server has them
+                values[ds] = fetch_named(provider, ds, ticker, start, end)
         except Exception as exc:  # noqa: BLE001 - judged below: retried, a gap, or the ticker's failure
             failures[ds] = exc
             return

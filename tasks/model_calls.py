@@ -37,6 +37,7 @@ from hedgeflow.llm import (
 from hedgeflow.llm.base import ModelClient
 from hedgeflow.llm.hedging import Hedgeable, HedgedClient, HedgeLedger, HedgeSettings
 from hedgeflow.retry import RETRY, is_transient
+from tasks.limits import limited
 from tasks.retrying import retry_options
 
 __all__ = ["ModelSetup", "guarded_client", "model_setup", "model_task_options"]
@@ -91,6 +92,7 @@ def guarded_client(setup: ModelSetup, degraded: list[str] | None = None) -> Mode
     primary = setup.primary()
     if isinstance(primary, RulesClient):
         return primary  # it makes no call: nothing to guard
+    primary = limited(primary)  # each call holds the provider's shared limits, where the server has them
     breaker = setup.breaker.breaker()
     breaker.add_listener(_announce)
     key = (primary.provider, primary.model)
