@@ -58,6 +58,11 @@ def _analyst_store(refresh: bool) -> ResultStore:
     return store.model_copy(update={"cache_result_in_memory": False, "cache": default_cache()})
 
 
+def _served_from_memory(record: str) -> bool:
+    """Module level, not in the task's body: a task's function pickles by value for Dask, and MEMORY holds a lock."""
+    return MEMORY.served.get(record) == "memory"
+
+
 def committee_options(backend: CacheBackend, refresh: bool, analysts: list[str], end: dt.date) -> dict[str, Any]:
     """``committee_task``'s cache options; each analyst's code version is hashed here, once, before threads ask."""
     for key in analysts:
@@ -80,7 +85,7 @@ def committee_task(provider: str, tickers: list[str], day: dt.date, analysts: li
         if refresh or not store.exists(record):
             return None
         found: AgentSignal = store.read(record).result
-        if MEMORY.served.get(record) == "memory":
+        if _served_from_memory(record):
             memory.append(record)
         return found
 

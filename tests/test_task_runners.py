@@ -39,7 +39,7 @@ def test_a_dask_cluster_of_processes_gives_the_same_signals_and_orders(cold_cach
                        analysts=FEW, persist=False, refresh=True)
     assert not on_dask.errors and len(on_dask.signals) == 8
     assert _decisions(on_dask) == _decisions(threads)
-    assert on_dask.cache.hits == 0 and on_dask.cache.lookups == 2 * 7 + 8  # refresh: every fetch and analyst ran
+    assert on_dask.cache.hits == 0 and on_dask.cache.lookups == 2 + 8  # refresh: every snapshot (one per ticker) and analyst ran
 
 
 @pytest.fixture
@@ -57,7 +57,7 @@ def test_seven_tickers_with_redis_run_every_analyst_at_once(cold_cache: None, re
     # refresh: every task computes, locks its key and writes its result, without deleting shared keys
     result = run_flow(hedge_fund, tickers=SEVEN, end=END, persist=False, refresh=True)
     assert not result.errors and len(result.signals) == 133
-    assert result.cache.lookups == 7 * 7 + 133 and result.cache.hits == 0
+    assert result.cache.lookups == 7 + 133 and result.cache.hits == 0
     again = run_flow(hedge_fund, tickers=SEVEN, end=END, persist=False)
     assert again.cache.hit_rate == 1.0 and _decisions(again) == _decisions(result)
 
