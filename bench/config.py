@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 __all__ = ["ALL_SCENARIOS", "BUNDLED", "DATA_KEY", "DESCRIPTIONS", "PAIR", "QUICK_ANALYSTS", "Config", "rss_mb",
            "say", "times"]
 
-ALL_SCENARIOS = ("S0", "S1", "S2", "S3", "S4", "S5", "S6", "S7", "CLI")
+ALL_SCENARIOS = ("S0", "S1", "S2", "S3", "S4", "S5", "S6", "S7", "CLI", "TRIG")
 PAIR = ["AAPL", "NVDA"]
 BUNDLED = ["AAPL", "NVDA", "GOOGL", "TSLA", "META", "BRK-B", "V"]
 DATA_KEY = "sk-bench-hedgeflow-0123456789"
@@ -26,6 +26,7 @@ DESCRIPTIONS = {
     "S6": "flow, zero latency (overhead)",
     "S7": "10 flows at once (asyncio.gather), cold",
     "CLI": "whole hedgeflow analyze process (bench.startup)",
+    "TRIG": "deployment run triggered to Completed (bench.trigger)",
 }
 
 

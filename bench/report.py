@@ -54,6 +54,12 @@ def targets(report: dict[str, Any], config: Config) -> list[dict[str, Any]]:
         ratio = entry["wall_s"]["median"] / s1
         add("S7 all complete, total <= 2 x S1", f"{ratio:.2f} x S1, failed {entry['signals']['failed']}",
             complete and ratio <= 2.0)
+    if "TRIG" in report:
+        trig = report["TRIG"]
+        ours, theirs = (trig.get(k, {}).get("trigger_to_completed_s", {}).get("median") for k in ("hedgeflow", "process"))
+        versus = f" (process worker {theirs:.2f} s)" if theirs is not None else ""
+        if ours is not None:
+            add(f"TRIG trigger to Completed <= {trig['target_s']} s", f"{ours:.2f} s{versus}", ours <= trig["target_s"])
     return out
 
 
@@ -99,6 +105,11 @@ def table(report: dict[str, Any], config: Config) -> str:
         c = report["CLI"]
         lines.append(f"CLI: analyze with a running server {c['analyze_server_s']['median']:.2f} s, "
                      f"ephemeral {c['analyze_ephemeral_s']['median']:.2f} s (whole processes)")
+    if "TRIG" in report and "error" not in report["TRIG"]:
+        for kind in ("hedgeflow", "process"):
+            if kind in report["TRIG"]:
+                parts = ", ".join(f"{k.removesuffix('_s')} {v['median']:.2f}" for k, v in report["TRIG"][kind].items())
+                lines.append(f"TRIG {kind} worker (medians, s): {parts}")
     lines.append("")
     lines.append("targets:")
     for t in report.get("targets", []):

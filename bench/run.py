@@ -25,6 +25,8 @@ S5 outage       S1 with every model call failing
 S6 overhead     S1 with zero latency everywhere: what Prefect and our code cost; profiled
 S7 concurrent   10 cold S1 runs at once on different ticker pairs (asyncio.gather, one process)
 CLI             whole ``hedgeflow analyze`` processes, from bench/startup.py (offline data, rules model)
+TRIG            a deployment run triggered to Completed, warm, on ``hedgeflow worker`` and on Prefect's
+                process worker, from bench/trigger.py (offline data, rules model)
 
 The critical-path limit is one data round trip + one analyst model call + one
 portfolio model call (0.15 + 2.0 + 2.0 s at the default latencies).
@@ -52,7 +54,7 @@ def run_benchmark(config: Config) -> dict[str, Any]:
     from bench.environment import environment, prefect_settings
     from bench.scenarios import flow_run, scenario_cli, scenario_flow, scenario_s0
     report: dict[str, Any] = {}
-    flow_scenarios = [s for s in config.scenarios if s != "CLI"]
+    flow_scenarios = [s for s in config.scenarios if s not in ("CLI", "TRIG")]
     if flow_scenarios:
         with environment(config) as env, prefect_settings(env.api_url):
             report["meta"] = {
@@ -76,6 +78,11 @@ def run_benchmark(config: Config) -> dict[str, Any]:
     if "CLI" in config.scenarios:
         say("CLI: whole processes (bench.startup) ...")
         _attempt(report, "CLI", lambda: scenario_cli(config))
+    if "TRIG" in config.scenarios:
+        from bench.trigger import scenario_trigger
+
+        say("TRIG: deployment runs, hedgeflow worker and process worker (bench.trigger) ...")
+        _attempt(report, "TRIG", lambda: scenario_trigger(config))
     report["targets"] = targets({k: v for k, v in report.items() if "error" not in v}, config)
     return report
 
@@ -97,7 +104,7 @@ class _Parser(argparse.ArgumentParser):
 def main(argv: list[str] | None = None, prog: str = "python -m bench.run") -> int:
     parser = _Parser(prog=prog, description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object keyed by scenario")
-    parser.add_argument("--scenario", default="all", help="comma-separated: S0..S7, CLI, or all (default)")
+    parser.add_argument("--scenario", default="all", help="comma-separated: S0..S7, CLI, TRIG, or all (default)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per scenario (default 3; S0 runs once)")
     parser.add_argument("--s0-repeats", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help=f"S0 calls {QUICK_ANALYSTS} analysts per ticker and extrapolates")

@@ -1,10 +1,11 @@
-"""End to end: a real Prefect server, `make deploy`, a process worker, and a run triggered from the CLI.
+"""End to end: a real Prefect server, `make deploy`, `hedgeflow worker`, and a run triggered from the CLI.
 
 Everything lives under ``tmp_path`` (Prefect's home and SQLite database,
 Hedgeflow's home and SQLite results database) and talks over loopback. Every
 child process starts in its own session; teardown stops the worker before the
 server (SIGTERM, then SIGKILL of its process group and of every descendant seen,
-flow-run processes included) and then checks that none of those pids is alive.
+flow-run processes of a process worker included) and then checks that none of
+those pids is alive.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = Path(sys.prefix)
-POOL = "hedgeflow-process"
+POOL = "hedgeflow"
 DEPLOYMENT = "hedge-fund/analyze"
 TICKERS = ["AAPL", "NVDA"]
 
@@ -212,7 +213,7 @@ def test_deploy_worker_run_artifacts_and_rows(stack: tuple[Children, str]) -> No
         return temporary_settings(updates={PREFECT_API_URL: api_url})
 
     with api(), get_client(sync_client=True) as client:
-        assert client.read_work_pool(POOL).type == "process"
+        assert client.read_work_pool(POOL).type == "hedgeflow"  # `hedgeflow worker`: runs in its own process
         deployment = client.read_deployment_by_name(DEPLOYMENT)
         assert deployment.work_pool_name == POOL
         properties = deployment.parameter_openapi_schema["properties"]
@@ -223,7 +224,7 @@ def test_deploy_worker_run_artifacts_and_rows(stack: tuple[Children, str]) -> No
             crons = sorted((s.schedule.cron, s.schedule.timezone) for s in scheduled.schedules)  # type: ignore[union-attr]
             assert crons == [("0 10-16 * * 1-5", "America/New_York"), ("30 8 * * 1-5", "America/New_York")]
 
-    worker = children.start("worker", str(VENV / "bin" / "prefect"), "worker", "start", "--pool", POOL)
+    worker = children.start("worker", str(VENV / "bin" / "hedgeflow"), "worker", "--pool", POOL)
     triggered = time.monotonic()
     output = children.run(
         "trigger", str(VENV / "bin" / "prefect"), "deployment", "run", DEPLOYMENT,
@@ -241,6 +242,7 @@ def test_deploy_worker_run_artifacts_and_rows(stack: tuple[Children, str]) -> No
             f"flow run ended {run.state}:\n{output[-2000:]}\n{children.tail('worker')}"
         )
         assert run.deployment_id == deployment.id
+        assert run.infrastructure_pid == str(worker.pid)  # executed inside the worker, no process of its own
         artifacts = client.read_artifacts(
             artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
         )

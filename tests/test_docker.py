@@ -98,8 +98,11 @@ def test_compose_wires_the_databases_redis_and_the_api() -> None:
         assert env["HEDGEFLOW_REDIS_URL"].startswith("redis://redis:6379")
     assert services["deploy"]["command"] == ["make", "deploy"]
     worker = services["worker"]
-    assert worker["command"][:5] == ["prefect", "worker", "start", "--pool", "hedgeflow-process"]
-    assert float(worker["environment"]["PREFECT_WORKER_QUERY_SECONDS"]) <= 1
+    assert worker["command"][:4] == ["hedgeflow", "worker", "--pool", "hedgeflow"]
+    command = worker["command"]
+    assert float(command[command.index("--poll-seconds") + 1]) <= 1 and "--with-healthcheck" in command
+    # `docker compose up --scale worker=N`: nothing that only one container can have
+    assert "container_name" not in worker and "ports" not in worker
     for name in ("prefect-server", "deploy", "worker"):
         assert services[name]["build"] == {"context": "..", "dockerfile": "docker/Dockerfile"}
 
@@ -126,6 +129,6 @@ def test_dockerfile_runs_the_worker_on_the_deployments_pool() -> None:
     instructions = _instructions(DOCKERFILE)
     command = next(args for word, args in reversed(instructions) if word == "CMD")
     argv = yaml.safe_load(command)  # the exec form is a JSON array
-    assert argv[:5] == ["prefect", "worker", "start", "--pool", "hedgeflow-process"]
+    assert argv[:4] == ["hedgeflow", "worker", "--pool", "hedgeflow"]
     pools = {d["work_pool"]["name"] for d in yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]}
-    assert pools == {"hedgeflow-process"}
+    assert pools == {"hedgeflow"}
