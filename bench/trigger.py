@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     report = scenario_trigger(Config(repeats=max(1, args.runs)), tuple(args.worker or WORKERS))
-    report["date"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    report["date"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     if args.json:
         print(json.dumps(report, indent=2))
         return 0

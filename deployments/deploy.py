@@ -54,11 +54,11 @@ from deployments.worker import HedgeflowWorker
 __all__ = [
     "POOL_NAME",
     "POOL_TYPES",
-    "PROCESS_POOL_NAME",
     "PREFECT_FILE",
+    "PROCESS_POOL_NAME",
     "REPO_ROOT",
-    "WORK_POOL_ENV",
     "WORKER_PYTHON_ENV",
+    "WORK_POOL_ENV",
     "Declaration",
     "declarations",
     "deploy",

@@ -35,16 +35,32 @@ from uuid import UUID
 import anyio
 import anyio.abc
 import anyio.to_thread
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, FlowRunFilterState, FlowRunFilterStateType
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterId,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.events.clients import get_events_subscriber
 from prefect.events.filters import EventAnyResourceFilter, EventFilter, EventNameFilter
 from prefect.exceptions import Abort, Pause
 from prefect.states import Cancelled, Crashed
-from prefect.workers.base import BaseJobConfiguration, BaseWorker, BaseWorkerResult
+from prefect.workers.base import (
+    BaseJobConfiguration,
+    BaseVariables,
+    BaseWorker,
+    BaseWorkerResult,
+)
 from pydantic import BaseModel, Field
 
-from deployments.worker_runs import FlowCache, RefusedRun, RunHandle, check_deployment, execute_in_thread
+from deployments.worker_runs import (
+    FlowCache,
+    RefusedRun,
+    RunHandle,
+    check_deployment,
+    execute_in_thread,
+)
 
 __all__ = ["POOL_NAME", "WORKER_TYPE", "HedgeflowVariables", "HedgeflowWorker", "HedgeflowWorkerResult"]
 
@@ -65,10 +81,9 @@ class HedgeflowWorkerResult(BaseWorkerResult):
     """Always status code 0: the run's own state (set by the engine, or Crashed by ``run``) says how it ended."""
 
 
-class HedgeflowWorker(BaseWorker[BaseJobConfiguration, HedgeflowVariables, HedgeflowWorkerResult]):
+class HedgeflowWorker(BaseWorker[BaseJobConfiguration, BaseVariables, HedgeflowWorkerResult]):
     type = WORKER_TYPE
     job_configuration = BaseJobConfiguration
-    job_configuration_variables = HedgeflowVariables
     _description = (
         "Hedgeflow's own worker: runs each flow run in a thread of one long-lived process that keeps the flows "
         "imported (`hedgeflow worker`); no new interpreter per run."
@@ -83,10 +98,11 @@ class HedgeflowWorker(BaseWorker[BaseJobConfiguration, HedgeflowVariables, Hedge
 
     @classmethod
     def get_default_base_job_template(cls) -> dict[str, Any]:
-        """Only what a run in this process may set (the server refuses a template naming undeclared variables)."""
-        template = super().get_default_base_job_template()
-        template["job_configuration"] = {key: f"{{{{ {key} }}}}" for key in HedgeflowVariables.model_fields}
-        return template
+        """Only what a run in this process may set: ``HedgeflowVariables``."""
+        variables = HedgeflowVariables.model_json_schema()
+        variables.pop("title", None)
+        return {"job_configuration": {key: f"{{{{ {key} }}}}" for key in HedgeflowVariables.model_fields},
+                "variables": variables}
 
     def preload(self, entrypoints: list[str]) -> None:
         """Import these flows now, so the first run does not wait for them."""

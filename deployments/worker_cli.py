@@ -37,7 +37,11 @@ def run(args: argparse.Namespace) -> int:
         print("hedgeflow worker: error: --limit must be at least 1 and --poll-seconds above 0", file=sys.stderr)
         return 2
     import anyio
-    from prefect.settings import PREFECT_API_URL, PREFECT_WORKER_QUERY_SECONDS, temporary_settings
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_WORKER_QUERY_SECONDS,
+        temporary_settings,
+    )
 
     if not PREFECT_API_URL.value():
         print("hedgeflow worker: error: PREFECT_API_URL is not set; start a server (hedgeflow server start or "

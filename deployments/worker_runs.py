@@ -22,12 +22,13 @@ import concurrent.futures
 import contextvars
 import importlib
 import inspect
+import logging
 import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from prefect.client.schemas.objects import FlowRun, State
@@ -127,7 +128,8 @@ class RunHandle:
 
 def _drive(flow: Flow[..., Any], flow_run: FlowRun, handle: RunHandle) -> State[Any] | None:
     """Prefect's engine on this thread: a sync flow directly, an async one on a new event loop."""
-    outcome = run_flow(flow, flow_run=flow_run, return_type="state", error_logger=flow_run_logger(flow_run))
+    logger = cast(logging.Logger, flow_run_logger(flow_run))  # an adapter, as python -m prefect.engine passes it
+    outcome = run_flow(flow, flow_run=flow_run, return_type="state", error_logger=logger)
     if inspect.iscoroutine(outcome):
         coroutine = outcome
 
@@ -153,7 +155,7 @@ def execute_in_thread(flow: Flow[..., Any], flow_run: FlowRun, handle: RunHandle
     done.set_running_or_notify_cancel()  # a waiter being cancelled must not cancel the outcome it waits for
 
     def body() -> None:
-        call: Callable[[], State[Any] | None] = lambda: _drive(flow, flow_run, handle)  # noqa: E731
+        call: Callable[[], State[Any] | None] = lambda: _drive(flow, flow_run, handle)
         try:
             done.set_result((contextvars.Context().run(call), None))
         except BaseException as exc:  # noqa: BLE001 - a run's crash ends its thread, never the worker

@@ -23,7 +23,8 @@ ONE_SHOT = {"deploy"}
 
 
 def _compose() -> dict[str, Any]:
-    return yaml.safe_load(COMPOSE.read_text())  # safe_load resolves the `<<:` merge keys
+    loaded: dict[str, Any] = yaml.safe_load(COMPOSE.read_text())  # safe_load resolves the `<<:` merge keys
+    return loaded
 
 
 def _instructions(path: Path) -> list[tuple[str, str]]:
@@ -60,12 +61,13 @@ def _make_recipe(target: str) -> list[str]:
 def test_compose_config_validates() -> None:
     if shutil.which("docker") is None:
         pytest.skip("no docker command on this machine")
-    probe = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True)
+    probe = subprocess.run(["docker", "compose", "version"], check=False, capture_output=True, text=True)
     if probe.returncode != 0:
         why = (probe.stderr or probe.stdout).strip().splitlines()
         pytest.skip(f"`docker compose` is unavailable here ({why[0] if why else probe.returncode})")
     out = subprocess.run(
-        ["docker", "compose", "-f", str(COMPOSE), "config", "--quiet"], capture_output=True, text=True, cwd=ROOT
+        ["docker", "compose", "-f", str(COMPOSE), "config", "--quiet"], check=False, capture_output=True, text=True,
+        cwd=ROOT,
     )
     assert out.returncode == 0, out.stderr
 

@@ -166,7 +166,7 @@ def test_a_failing_or_crashing_run_ends_alone_and_the_next_run_completes(tmp_pat
         states = [ended[r].state for r in bad]
         assert [s.name for s in states] == ["Failed", "Crashed", "Crashed"], [(s.name, s.message) for s in states]
         assert "fails on purpose" in str(states[0].message), states[0].message
-        assert "SystemExit" in str(states[1].message), states[1].message
+        assert "exit" in str(states[1].message), states[1].message  # Prefect's: "aborted by Python system exit call"
         assert "env" in str(states[2].message) and "hedgeflow-process" in str(states[2].message), states[2].message
         assert after_done[after[0]].state.is_completed()
         assert cancelled.state.name == "Cancelled", (cancelled.state.name, cancelled.state.message)
@@ -176,7 +176,7 @@ def test_a_failing_or_crashing_run_ends_alone_and_the_next_run_completes(tmp_pat
 
 
 def test_the_worker_command_refuses_bad_options_in_one_line() -> None:
-    done = subprocess.run([str(VENV / "bin" / "hedgeflow"), "worker", "--limit", "0"], capture_output=True, text=True,
-                          timeout=60, env={k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")})
+    done = subprocess.run([str(VENV / "bin" / "hedgeflow"), "worker", "--limit", "0"], check=False, capture_output=True,
+                          text=True, timeout=60, env={k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")})
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "--limit" in done.stderr, done.stderr

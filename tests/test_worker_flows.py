@@ -21,12 +21,15 @@ __all__ = ["crash", "fail", "record"]
 async def record(path: str, pause_s: float = 0.0) -> str:
     """Append ``<flow run id> <pid> <thread name>``; after ``pause_s`` seconds append ``<id> finished``."""
     run_id = str(flow_run.get_id())
-    with Path(path).open("a") as out:
-        out.write(f"{run_id} {os.getpid()} {threading.current_thread().name}\n")
+    _append(path, f"{run_id} {os.getpid()} {threading.current_thread().name}")
     await asyncio.sleep(pause_s)
-    with Path(path).open("a") as out:
-        out.write(f"{run_id} finished\n")
+    _append(path, f"{run_id} finished")
     return run_id
+
+
+def _append(path: str, line: str) -> None:
+    with Path(path).open("a") as out:
+        out.write(line + "\n")
 
 
 @flow(name="worker-check-fail")
