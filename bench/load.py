@@ -1,11 +1,11 @@
-"""Load test: N runs over overlapping tickers on W process workers sharing one Prefect server, cache and limits.
+"""Load test: N runs over overlapping tickers on W workers sharing one Prefect server, cache and limits.
 
 ``python -m bench.load [--runs 50] [--workers 3] [--redis URL] [--prefect-database-url URL]``
 
 Starts, in a temporary home: the fake model server (OpenAI-compatible, with
 its concurrency and per-minute request counts recorded at the wire) and the
 fake market-data server, a Prefect server on a free port, ``make deploy``'s
-step (``python -m deployments.deploy``), W workers on ``hedgeflow-process``,
+step (``python -m deployments.deploy``), W ``hedgeflow worker`` processes,
 then triggers the runs of ``hedge-fund/analyze`` at once over ticker pairs
 that overlap, waits for them and reports: how many completed, p50/p95 trigger
 to completed (the server's timestamps: created -> end), model calls against
@@ -170,7 +170,7 @@ def run_load(runs: int, workers: int, redis: str | None, prefect_db: str | None,
         subprocess.run([sys.executable, "-m", "deployments.deploy"], cwd=ROOT, env=env, check=True,
                        stdout=subprocess.DEVNULL)
         for n in range(workers):
-            start(f"worker-{n}", prefect, "worker", "start", "--pool", "hedgeflow-process", "--name", f"load-{n}")
+            start(f"worker-{n}", sys.executable, "-m", "deployments.cli", "worker", "--name", f"load-{n}")
         os.environ["PREFECT_API_URL"] = api_url
         from prefect.settings import PREFECT_API_URL, temporary_settings
 
