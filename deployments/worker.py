@@ -200,7 +200,10 @@ class HedgeflowWorker(BaseWorker[BaseJobConfiguration, BaseVariables, HedgeflowW
             try:
                 async with get_events_subscriber(filter=wanted) as events:
                     async for _ in events:
-                        await self.get_and_submit_flow_runs()
+                        try:
+                            await self.get_and_submit_flow_runs()
+                        except Exception as exc:  # noqa: BLE001 - one failed look must not end the subscription
+                            self._logger.debug("looking for work on an event failed: %s", exc)
             except Exception as exc:  # noqa: BLE001 - without events the poll still finds every run
                 self._logger.warning("no scheduled-run events (%s); polling only", exc)
         self._scheduled_task_scopes.discard(scope)
