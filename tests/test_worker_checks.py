@@ -19,7 +19,7 @@ SET_DIRECTORY = "prefect.deployments.steps.set_working_directory"
 
 def deployment(directory: Path = REPO_ROOT, entrypoint: str = "flows/hedge_fund.py:hedge_fund",
                **job_variables: Any) -> DeploymentResponse:
-    return DeploymentResponse(id=uuid4(), name="analyze", flow_id=uuid4(), entrypoint=entrypoint,
+    return DeploymentResponse(id=uuid4(), name="analyze", flow_id=uuid4(), entrypoint=entrypoint, labels={},
                               job_variables=job_variables,
                               pull_steps=[{SET_DIRECTORY: {"directory": str(directory)}}])
 
