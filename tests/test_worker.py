@@ -130,14 +130,15 @@ def test_two_workers_on_one_pool_execute_each_run_exactly_once(tmp_path: Path, m
             runs = [trigger(client, recorder, path=str(log), pause_s=0.5) for _ in range(runs_wanted)]
             workers = [start_worker(stack, "a"), start_worker(stack, "b")]
             done = final(client, stack, runs, timeout_s=180)
-            histories = {r: [s.type.value for s in client.read_flow_run_states(r)] for r in runs}
+            histories = {r: [s.name for s in client.read_flow_run_states(r)] for r in runs}
         assert all(r.state.is_completed() for r in done.values()), [(r.name, r.state.name) for r in done.values()]
         assert all(w.poll() is None for w in workers)
     ran = executions(log)
     assert Counter(UUID(line[0]) for line in ran) == Counter(runs)  # each run executed once, none twice
     assert {int(line[1]) for line in ran} <= {w.pid for w in workers}
     for run_id, states in histories.items():
-        assert states.count("RUNNING") == 1 and states.count("PENDING") == 1, (run_id, states)
+        # one claim (Pending) and one execution (Running); Late and Submitting may come between
+        assert states.count("Running") == 1 and states.count("Pending") == 1, (run_id, states)
 
 
 def test_a_failing_or_crashing_run_ends_alone_and_the_next_run_completes(tmp_path: Path,
