@@ -143,7 +143,7 @@ def _wait_healthy(url: str, server: subprocess.Popen[bytes], children: Children,
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         assert server.poll() is None, f"prefect server exited {server.returncode}:\n{children.tail('server')}"
-        with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/health", timeout=1) as response:
+        with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/health", timeout=10) as response:
             if response.status == 200:
                 return
         time.sleep(0.25)
