@@ -86,5 +86,6 @@ def test_every_scenario_runs_end_to_end_at_tiny_latencies(tmp_path: Path) -> Non
     assert report["S6"]["orchestration_ms_per_task_run"] > 0 and report["S6"]["profile"]["ours_cumulative"]
     assert len(report["S7"]["pairs"]) == 3 and report["S7"]["signals"]["failed"] == 0
     assert report["CLI"]["analyze_server_s"]["median"] > 0 and report["CLI"]["analyze_ephemeral_s"]["median"] > 0
+    assert "error" not in report["TRIG"] and report["TRIG"]["process"]["run_s"]["median"] > 0  # both workers ran
     assert {t["target"] for t in report["targets"]} >= {"S1 <= 1.3 x limit", "S7 all complete, total <= 2 x S1"}
     assert not Path(report["meta"]["base"]).exists()  # the temporary home (and its server) is gone
