@@ -96,7 +96,7 @@ def prefect_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **server_env:
     try:
         server = children.start("server", str(VENV / "bin" / "prefect"), "server", "start", "--host", "127.0.0.1",
                                 "--port", str(port))
-        _wait_healthy(api_url, server, children, timeout_s=180)
+        _wait_healthy(api_url, server, children, timeout_s=300)
         yield Stack(children, api_url)
     finally:
         left = children.stop_all()
