@@ -24,7 +24,7 @@ import pytest
 from tests.e2e import Stack, api, prefect_stack, throwaway_postgres, wait_for
 from tests.test_deploy_e2e import ROOT, VENV
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # server start-up alone took minutes on this loaded machine
 
 POOL = "hedgeflow"
 FLOWS = "tests/test_worker_flows.py"
