@@ -33,7 +33,7 @@ POOL = "hedgeflow"
 DEPLOYMENT = "hedge-fund/analyze"
 TICKERS = ["AAPL", "NVDA"]
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # minutes of server start-up on a loaded machine
 
 
 def _free_port() -> int:

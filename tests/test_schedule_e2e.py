@@ -19,7 +19,7 @@ import yaml
 from deployments.deploy import PREFECT_FILE
 from tests.e2e import Stack, api, prefect_stack, throwaway_postgres, wait_for
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # minutes of server start-up on a loaded machine
 
 DEPLOYMENT = "precompute/popular-tickers"
 EVERY_S = 10
