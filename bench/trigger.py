@@ -187,7 +187,8 @@ def scenario_trigger(config: Config, kinds: tuple[str, ...] = WORKERS) -> dict[s
                     samples = []
                     for index in range(config.repeats):
                         samples.append(_measure(api_url, deployments[kind]))
-                        say(f"  TRIG {kind} worker: run {index + 1}: {samples[-1]['trigger_to_completed_s']:.2f} s")
+                        parts = ", ".join(f"{k.removesuffix('_s')} {v:.2f}" for k, v in samples[-1].items())
+                        say(f"  TRIG {kind} worker: run {index + 1}: {parts} s; load {os.getloadavg()[0]:.1f}")
                 except Exception as exc:
                     raise RuntimeError(f"{kind} worker: {exc}\n{children.tail(f'worker-{kind}')}") from exc
                 finally:
