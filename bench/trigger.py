@@ -137,7 +137,7 @@ def _deployments(api_url: str) -> dict[str, UUID]:
     return ids
 
 
-def _measure(api_url: str, deployment_id: UUID, timeout_s: float = 180) -> dict[str, Any]:
+def _measure(api_url: str, deployment_id: UUID, timeout_s: float = 600) -> dict[str, Any]:
     """One run: trigger to a final state, and the parts of it from the server's state history."""
     from prefect.client.orchestration import get_client
     from prefect.settings import PREFECT_API_URL, temporary_settings
