@@ -119,6 +119,7 @@ class HedgeflowWorker(BaseWorker[BaseJobConfiguration, BaseVariables, HedgeflowW
             raise RefusedRun("the hedgeflow worker runs deployment runs only")
         deployment = await self.client.read_deployment(flow_run.deployment_id)
         flow = await anyio.to_thread.run_sync(self.flows.get, check_deployment(deployment, flow_run, self.flows.root))
+        flow_run = await self.client.read_flow_run(flow_run.id)  # as claimed (Pending), as the engine's child reads it
         handle = self._running[flow_run.id] = RunHandle(flow_run.id)
         try:
             finished = execute_in_thread(flow, flow_run, handle)
