@@ -120,7 +120,7 @@ class HedgeflowWorker(BaseWorker[BaseJobConfiguration, BaseVariables, HedgeflowW
         deployment = await self.client.read_deployment(flow_run.deployment_id)
         flow = await anyio.to_thread.run_sync(self.flows.get, check_deployment(deployment, flow_run, self.flows.root))
         flow_run = await self.client.read_flow_run(flow_run.id)  # as claimed (Pending), as the engine's child reads it
-        handle = self._running[flow_run.id] = RunHandle(flow_run.id)
+        handle = self._running[flow_run.id] = RunHandle(flow_run.id, async_flow=flow.isasync)
         try:
             finished = execute_in_thread(flow, flow_run, handle)
             if task_status is not None:
@@ -141,10 +141,8 @@ class HedgeflowWorker(BaseWorker[BaseJobConfiguration, BaseVariables, HedgeflowW
                 raise
         finally:
             self._running.pop(flow_run.id, None)
-        if handle.cancel_requested:
-            await self.client.set_flow_run_state(
-                flow_run.id, Cancelled(message="Cancelled by the hedgeflow worker."), force=True
-            )
+        if handle.cancel_requested and flow.isasync:
+            await self._mark_cancelled(flow_run.id)  # again, should the engine's Crashed have landed first
         elif escaped is not None and not isinstance(escaped, (Abort, Pause)):
             message = f"the flow run ended with {type(escaped).__name__}: {escaped}"[:500]
             self.get_flow_run_logger(flow_run).error(message)
@@ -157,9 +155,23 @@ class HedgeflowWorker(BaseWorker[BaseJobConfiguration, BaseVariables, HedgeflowW
         if handle is None:
             await super()._cancel_run(flow_run_id)
             return
-        if not handle.cancel():
+        if handle.cancel_requested:  # asked already (the watch sees it Cancelling until it ends)
+            return
+        if not handle.async_flow:
+            handle.cancel_requested = True
             self._logger.warning(
                 "flow run %s is a sync flow already running: it cannot be interrupted and will finish", flow_run_id
+            )
+            return
+        # Cancelled first: the engine's Crashed, proposed when its task is cancelled, cannot leave a final state.
+        await self._mark_cancelled(flow_run_id)
+        handle.cancel()
+
+    async def _mark_cancelled(self, flow_run_id: UUID) -> None:
+        current = await self.client.read_flow_run(flow_run_id)
+        if current.state is None or not current.state.is_cancelled():
+            await self.client.set_flow_run_state(
+                flow_run_id, Cancelled(message="Cancelled by the hedgeflow worker."), force=True
             )
 
     async def _initialize_after_sync(self) -> None:

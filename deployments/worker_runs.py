@@ -105,6 +105,7 @@ class RunHandle:
     """A run in flight: where to deliver a cancellation (async flows only)."""
 
     flow_run_id: UUID
+    async_flow: bool = True  # only an async flow's run can be cancelled once it runs
     loop: asyncio.AbstractEventLoop | None = None
     task: asyncio.Task[Any] | None = None
     cancel_requested: bool = False
