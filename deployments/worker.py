@@ -17,8 +17,10 @@ pool and asks for work as soon as one arrives.
 
 Cancellation: while runs are in flight the worker looks every ``CANCEL_POLL_S``
 for those a user set to Cancelling (the UI's Cancel button). An async flow's
-run (every Hedgeflow flow but the backtest) has its event-loop task cancelled
-and is then marked Cancelled; task runs already in the flow's thread pool
+run (every Hedgeflow flow but the backtest) is marked Cancelled and has its
+event-loop task cancelled (Prefect's engine reports that as Crashed, so the
+worker marks it Cancelled again when the run ends: the UI may show Crashed for
+a moment); task runs already in the flow's thread pool
 finish their current call. A sync flow cannot be stopped once it runs (a thread
 cannot be stopped from outside): it finishes, and the worker logs a warning.
 """
