@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 __all__ = ["ALL_SCENARIOS", "BUNDLED", "DATA_KEY", "DESCRIPTIONS", "PAIR", "QUICK_ANALYSTS", "SLOW_SCENARIOS", "Config",
            "rss_mb", "say", "times"]
 
-ALL_SCENARIOS = ("S0", "S1", "S2", "S3", "S4", "S5", "S6", "S7", "CLI", "BT", "LOAD")
+ALL_SCENARIOS = ("S0", "S1", "S2", "S3", "S4", "S5", "S6", "S7", "CLI", "BT", "TRIG", "LOAD")
 SLOW_SCENARIOS = ("LOAD",)  # minutes even at tiny latencies: --tiny runs them only when named
 PAIR = ["AAPL", "NVDA"]
 BUNDLED = ["AAPL", "NVDA", "GOOGL", "TSLA", "META", "BRK-B", "V"]
@@ -29,6 +29,7 @@ DESCRIPTIONS = {
     "CLI": "whole hedgeflow analyze processes (AAPL,NVDA cold)",
     "BT": "backtest, 7 tickers monthly 2019-01..2025-09, cold",
     "LOAD": "50 runs on 3 process workers, shared limits (bench.load)",
+    "TRIG": "deployment run triggered to Completed (bench.trigger)",
 }
 
 

@@ -10,8 +10,8 @@ calls in flight recorded at the wire) and the fake market-data server, saves
 the ``default`` Provider Limits block with the given limits for
 ``openai-compatible`` and ``financialdatasets``, runs ``make deploy``'s step
 (``python -m deployments.deploy``, which turns the block into global
-concurrency limits), starts W workers (``--worker-command``, default Prefect's
-process worker on ``hedgeflow-process``), triggers the runs of
+concurrency limits), starts W workers (``--worker-command``, default ``hedgeflow worker``
+on the ``hedgeflow`` pool), triggers the runs of
 ``hedge-fund/analyze`` at once over ticker pairs that overlap, waits for them
 and reports: how many completed, p50/p95 trigger to completed (the server's
 timestamps: created -> end), model calls against unique cache keys (analyst x
@@ -51,10 +51,10 @@ __all__ = ["DEFAULT_WORKER_COMMAND", "WireCounter", "busiest_window", "main", "r
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOYMENT = "hedge-fund/analyze"
 ANALYSTS = 19
-# Prefect's process worker on the pool make deploy creates, {n} numbering the workers; at most 5 flow-run
-# processes each (about 250 MB apiece: 50 at once would not fit beside the other work on this machine)
-DEFAULT_WORKER_COMMAND = (f"{Path(sys.executable).with_name('prefect')} worker start --pool hedgeflow-process"
-                          " --name load-{n} --limit 5")
+# `hedgeflow worker` on the pool make deploy creates (flow runs in-process), {n} numbering the workers, at most
+# 5 runs at once each; Prefect's process worker is the alternative: `prefect worker start --pool hedgeflow-process`
+# with HEDGEFLOW_WORK_POOL=hedgeflow-process set for the deploy step
+DEFAULT_WORKER_COMMAND = f"{sys.executable} -m deployments.cli worker --name load-{{n}} --limit 5"
 POSTGRES_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 
 

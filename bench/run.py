@@ -29,6 +29,8 @@ CLI             whole ``hedgeflow analyze`` processes against the same fakes and
 BT              the backtest of issue #19 cold and warm (7 tickers, monthly, 2019-01..2025-09; bench/backtest.py)
 LOAD            50 runs over overlapping pairs on 3 process workers, a PostgreSQL-backed server and low provider
                 limits (bench/load.py); --tiny runs it (6 runs, 2 workers) only when named
+TRIG            a deployment run triggered to Completed, warm, on ``hedgeflow worker`` and on Prefect's
+                process worker, from bench/trigger.py (offline data, rules model)
 
 The critical-path limit is one data round trip + one analyst model call + one
 portfolio model call (0.15 + 2.0 + 2.0 s at the default latencies).
@@ -58,8 +60,8 @@ def run_benchmark(config: Config) -> dict[str, Any]:
     from bench.environment import environment, prefect_settings
     from bench.scenarios import flow_run, scenario_cli, scenario_flow, scenario_s0
     report: dict[str, Any] = {}
-    flow_scenarios = [s for s in config.scenarios if s not in ("CLI", "LOAD")]
-    if any(s != "LOAD" for s in config.scenarios):  # CLI runs in the same environment (fakes, server)
+    flow_scenarios = [s for s in config.scenarios if s not in ("CLI", "TRIG", "LOAD")]
+    if any(s not in ("TRIG", "LOAD") for s in config.scenarios):  # CLI runs in the same environment (fakes, server)
         with environment(config) as env, prefect_settings(env.api_url):
             report["meta"] = {
                 "config": {k: v for k, v in asdict(config).items() if k != "scenarios"},
@@ -91,6 +93,11 @@ def run_benchmark(config: Config) -> dict[str, Any]:
 
         say(f"LOAD: {config.load_runs} runs on {config.load_workers} workers (bench.load) ...")
         _attempt(report, "LOAD", lambda: scenario_load(config))
+    if "TRIG" in config.scenarios:
+        from bench.trigger import scenario_trigger
+
+        say("TRIG: deployment runs, hedgeflow worker and process worker (bench.trigger) ...")
+        _attempt(report, "TRIG", lambda: scenario_trigger(config))
     report["targets"] = targets({k: v for k, v in report.items() if "error" not in v}, config)
     report["issue_20"] = issue_rows(report, config)
     return report
@@ -113,7 +120,7 @@ class _Parser(argparse.ArgumentParser):
 def main(argv: list[str] | None = None, prog: str = "python -m bench.run") -> int:
     parser = _Parser(prog=prog, description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object keyed by scenario")
-    parser.add_argument("--scenario", default="all", help="comma-separated: S0..S7, CLI, BT, or all (default)")
+    parser.add_argument("--scenario", default="all", help="comma-separated: S0..S7, CLI, BT, TRIG, LOAD, or all (default)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per scenario (default 3; S0 runs once)")
     parser.add_argument("--s0-repeats", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help=f"S0 calls {QUICK_ANALYSTS} analysts per ticker and extrapolates")

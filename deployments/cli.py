@@ -101,6 +101,9 @@ def _parser() -> argparse.ArgumentParser:
     from deployments.stats_cli import add_parser as add_stats_parser
 
     add_stats_parser(commands)
+    from deployments.worker_cli import add_parser as add_worker_parser
+
+    add_worker_parser(commands)
     return parser
 
 
@@ -231,6 +234,10 @@ def _run(argv: Sequence[str] | None) -> int:
             from deployments.stats_cli import run as run_stats_command
 
             return run_stats_command(args)
+        if args.command == "worker":
+            from deployments.worker_cli import run as run_worker_command
+
+            return run_worker_command(args)
         from deployments.cli_analyze import analyze
 
         verbosity = "quiet" if args.quiet else "verbose" if args.verbose else "normal"

@@ -2,8 +2,12 @@
 
 Works against whatever ``PREFECT_API_URL`` points at, and is safe to run again:
 
-1. create the ``hedgeflow-process`` work pool (type ``process``) when it is
-   missing; an existing pool, maybe tuned in the UI, is left as it is;
+1. create the deployments' work pool when it is missing: ``hedgeflow`` (type
+   ``hedgeflow``, for ``hedgeflow worker``, which runs each flow run inside its
+   own long-lived process; ``deployments/worker.py``), or with ``--pool
+   hedgeflow-process`` (or ``HEDGEFLOW_WORK_POOL=hedgeflow-process``) Prefect's
+   ``process`` pool instead; an existing pool, maybe tuned in the UI, is left
+   as it is;
 2. register every block type under ``blocks/`` and save the default documents
    (``deployments.register``);
 3. run ``prefect --no-prompt deploy`` from the repository root for every
@@ -11,16 +15,16 @@ Works against whatever ``PREFECT_API_URL`` points at, and is safe to run again:
    file is missing is reported and skipped, so one flow still being written
    does not block the others.
 
-Each deployment gets the job variable ``command``: this interpreter running
-``-m prefect.engine``. Without it a Prefect 3.8 process worker starts every run
-through its workspace supervisor, a Python process that imports Prefect, runs
-the pull steps and then execs a second interpreter for the engine; with it the
-worker starts the engine directly (the engine runs the pull steps itself), one
-interpreter start-up less per run (about 1 s; docs/deployment.md). The worker
-must therefore have this interpreter at the same path: it does on this machine
-(same checkout) and in the compose stack (same image). Set
+On a ``process`` pool each deployment gets the job variable ``command``: this
+interpreter running ``-m prefect.engine``. Without it a Prefect 3.8 process
+worker starts every run through its workspace supervisor, a Python process
+that imports Prefect, runs the pull steps and then execs a second interpreter
+for the engine; with it the worker starts the engine directly, one interpreter
+start-up less per run (about 1 s; docs/deployment.md). The worker must
+therefore have this interpreter at the same path. Set
 ``HEDGEFLOW_WORKER_PYTHON`` to another interpreter path, or to an empty string
-to keep Prefect's default launcher.
+to keep Prefect's default launcher. The ``hedgeflow`` pool needs none of this:
+its worker starts no process.
 
 This runs the Prefect CLI as a child process; it is a deploy step, never part
 of a flow run.
@@ -45,13 +49,16 @@ from prefect.settings import PREFECT_API_URL
 from prefect.workers.process import ProcessWorker
 
 from deployments import register
+from deployments.worker import HedgeflowWorker
 
 __all__ = [
     "POOL_NAME",
-    "POOL_TYPE",
+    "POOL_TYPES",
     "PREFECT_FILE",
+    "PROCESS_POOL_NAME",
     "REPO_ROOT",
     "WORKER_PYTHON_ENV",
+    "WORK_POOL_ENV",
     "Declaration",
     "declarations",
     "deploy",
@@ -61,8 +68,10 @@ __all__ = [
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PREFECT_FILE = REPO_ROOT / "prefect.yaml"
-POOL_NAME = "hedgeflow-process"
-POOL_TYPE = "process"
+POOL_NAME = "hedgeflow"  # prefect.yaml's pool: `hedgeflow worker` runs its flow runs in-process
+PROCESS_POOL_NAME = "hedgeflow-process"  # the alternative: Prefect's process worker, a new process per run
+POOL_TYPES = {POOL_NAME: HedgeflowWorker.type, PROCESS_POOL_NAME: ProcessWorker.type}
+WORK_POOL_ENV = "HEDGEFLOW_WORK_POOL"
 WORKER_PYTHON_ENV = "HEDGEFLOW_WORKER_PYTHON"
 
 
@@ -89,7 +98,7 @@ def declarations(prefect_file: Path = PREFECT_FILE) -> list[Declaration]:
 
 
 def ensure_work_pool(name: str = POOL_NAME) -> bool:
-    """Create the process work pool when it is missing; True when this call created it."""
+    """Create the work pool when it is missing (its type from ``POOL_TYPES``); True when this call created it."""
     with get_client(sync_client=True) as client:
         try:
             client.read_work_pool(name)
@@ -97,12 +106,16 @@ def ensure_work_pool(name: str = POOL_NAME) -> bool:
         except ObjectNotFound:
             pass
         try:
+            in_process = POOL_TYPES.get(name) == HedgeflowWorker.type
+            worker = HedgeflowWorker if in_process else ProcessWorker
             client.create_work_pool(
                 WorkPoolCreate(
                     name=name,
-                    type=POOL_TYPE,
-                    base_job_template=ProcessWorker.get_default_base_job_template(),
-                    description="Hedgeflow flow runs as subprocesses of a worker in the Hedgeflow checkout or image.",
+                    type=worker.type,
+                    base_job_template=worker.get_default_base_job_template(),
+                    description="Hedgeflow flow runs in threads of `hedgeflow worker`, a process that keeps the flows "
+                    "imported." if in_process else
+                    "Hedgeflow flow runs as subprocesses of a process worker in the Hedgeflow checkout or image.",
                 )
             )
         except ObjectAlreadyExists:  # another deploy won the race
@@ -116,8 +129,8 @@ def engine_command() -> str | None:
     return shlex.join([python, "-m", "prefect.engine"]) if python.strip() else None
 
 
-def deploy(prefect_file: Path = PREFECT_FILE) -> list[str]:
-    """Deploy every declaration whose flow file exists; returns the names deployed."""
+def deploy(prefect_file: Path = PREFECT_FILE, pool: str | None = None) -> list[str]:
+    """Deploy every declaration whose flow file exists (to ``pool`` when given); returns the names deployed."""
     ready = [d for d in declarations(prefect_file) if d.flow_file.is_file()]
     for missing in (d for d in declarations(prefect_file) if not d.flow_file.is_file()):
         print(f"skipped deployment {missing.name!r}: {missing.flow_file.relative_to(REPO_ROOT)} does not exist yet")
@@ -127,7 +140,9 @@ def deploy(prefect_file: Path = PREFECT_FILE) -> list[str]:
     for declaration in ready:
         command = [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--prefect-file", str(prefect_file)]
         command += ["--name", declaration.name]
-        if (engine := engine_command()) is not None:
+        if pool:
+            command += ["--pool", pool]
+        if POOL_TYPES.get(pool or declaration.pool) == ProcessWorker.type and (engine := engine_command()) is not None:
             command += ["--job-variable", json.dumps({"command": engine})]
         # From the repository root: the recorded pull step is `set_working_directory` to this checkout.
         subprocess.run(command, cwd=REPO_ROOT, check=True)
@@ -137,6 +152,8 @@ def deploy(prefect_file: Path = PREFECT_FILE) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deployments.deploy", description=__doc__.splitlines()[0])
     parser.add_argument("--prefect-file", type=Path, default=PREFECT_FILE, help="the deployment declarations")
+    parser.add_argument("--pool", metavar="|".join(POOL_TYPES), default=os.environ.get(WORK_POOL_ENV) or None,
+                        help=f"deploy every flow to this pool instead of prefect.yaml's (default: ${WORK_POOL_ENV})")
     args = parser.parse_args(argv)
     if not PREFECT_API_URL.value():
         print(
@@ -145,12 +162,14 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    pools = sorted({d.pool for d in declarations(args.prefect_file) if d.pool} or {POOL_NAME})
+    if args.pool not in (None, *POOL_TYPES):
+        parser.error(f"unknown work pool {args.pool!r}; use {' or '.join(POOL_TYPES)}")
+    pools = [args.pool] if args.pool else sorted({d.pool for d in declarations(args.prefect_file) if d.pool} or {POOL_NAME})
     for pool in pools:
         created = ensure_work_pool(pool)
         print(f"work pool {pool!r}: {'created' if created else 'exists'}")
     register.main()
-    deployed = deploy(args.prefect_file)
+    deployed = deploy(args.prefect_file, args.pool)
     print(f"deployed: {', '.join(deployed) or 'nothing'}")
     from deployments import automations, limits
 

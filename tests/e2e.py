@@ -1,4 +1,4 @@
-"""A real Prefect server (SQLite or a throw-away PostgreSQL database), `make deploy` and a process worker.
+"""A real Prefect server (SQLite or a throw-away PostgreSQL database), `make deploy` and `hedgeflow worker`.
 
 Shared by the end-to-end tests that need the scheduler or a browser; the
 process handling (sessions, teardown, leftover check) is tests/test_deploy_e2e.py's.
@@ -21,7 +21,7 @@ from tests.test_deploy_e2e import VENV, Children, _deploy_command, _free_port, _
 
 __all__ = ["POOL", "Stack", "api", "prefect_stack", "throwaway_postgres", "wait_for"]
 
-POOL = "hedgeflow-process"
+POOL = "hedgeflow"
 
 
 class Stack:
@@ -41,7 +41,7 @@ class Stack:
         return self.children.run("deploy", *argv, timeout=120)
 
     def start_worker(self) -> None:
-        self.children.start("worker", str(VENV / "bin" / "prefect"), "worker", "start", "--pool", POOL)
+        self.children.start("worker", str(VENV / "bin" / "hedgeflow"), "worker", "--pool", POOL)
 
 
 def api(api_url: str) -> contextlib.AbstractContextManager[object]:
@@ -96,7 +96,7 @@ def prefect_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **server_env:
     try:
         server = children.start("server", str(VENV / "bin" / "prefect"), "server", "start", "--host", "127.0.0.1",
                                 "--port", str(port))
-        _wait_healthy(api_url, server, children, timeout_s=90)
+        _wait_healthy(api_url, server, children, timeout_s=300)
         yield Stack(children, api_url)
     finally:
         left = children.stop_all()

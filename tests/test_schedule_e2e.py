@@ -1,4 +1,4 @@
-"""End to end: a schedule on a real Prefect server creates a run, a process worker picks it up, it completes.
+"""End to end: a schedule on a real Prefect server creates a run, `hedgeflow worker` picks it up, it completes.
 
 The scheduler loop is shortened through Prefect's own setting
 (``PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS``), and the precompute
@@ -19,7 +19,7 @@ import yaml
 from deployments.deploy import PREFECT_FILE
 from tests.e2e import Stack, api, prefect_stack, throwaway_postgres, wait_for
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # minutes of server start-up on a loaded machine
 
 DEPLOYMENT = "precompute/popular-tickers"
 EVERY_S = 10
@@ -69,6 +69,7 @@ def scheduled_run_completes(stack: Stack, tmp_path: Path) -> Any:
     run = finished[0]
     assert run.state.is_completed(), f"{run.name} ended {run.state.name}: {run.state.message}\n{explain()}"
     assert run.name.startswith("warm AAPL"), run.name
+    assert run.labels.get("prefect.worker.type") == "hedgeflow", run.labels  # executed inside Hedgeflow's worker
     assert "bulk DML" not in stack.children.tail("server", 200_000)
     return run
 

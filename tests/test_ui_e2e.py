@@ -2,7 +2,7 @@
 
 Headless Chromium (Debian's ``chromium`` package; ``python -m tests.services``
 installs it) driven by Playwright for Python, against ``prefect server start``
-with the scheduler loop shortened, ``make deploy``'s steps and a process worker.
+with the scheduler loop shortened, ``make deploy``'s steps and ``hedgeflow worker``.
 Screenshots land in the test's temporary directory.
 """
 
