@@ -91,7 +91,6 @@ def _analyze(**parameters: Any) -> Any:
 def test_a_rerun_and_a_later_analyze_of_a_past_date_compute_nothing_twice(cold_cache: None, tmp_path: Path) -> None:
     from blocks.cache import MEMORY
     from flows.backtest import backtest
-    from tasks.fetch import DATASETS
 
     first = backtest(tickers=["TSLA"], analysts=FEW, output_dir=str(tmp_path), start=START, end=END)
     # one cached committee run per date: 5 dates x 2 analysts looked up, plus TSLA's and SPY's price history
@@ -104,9 +103,9 @@ def test_a_rerun_and_a_later_analyze_of_a_past_date_compute_nothing_twice(cold_c
     assert again.signals == first.signals and again.metrics == first.metrics
     day = first.rebalance_dates[2]
     analyze = _analyze(tickers=["TSLA"], end=day, analysts=FEW)
-    # every analyst answered from the backtest's records; only the datasets (read in-process by the backtest,
-    # never cached per date) are fetched again
-    assert analyze.cache.hits == len(FEW) and analyze.cache.lookups == len(FEW) + len(DATASETS)
+    # every analyst answered from the backtest's records; only the ticker's snapshot (its datasets were read
+    # in-process by the backtest, never cached per date) is fetched again: one snapshot lookup, a miss
+    assert analyze.cache.hits == len(FEW) and analyze.cache.lookups == len(FEW) + 1
     assert {(s.analyst, s.signal, s.confidence) for s in analyze.signals} == {
         (r.analyst, r.signal, r.confidence) for r in first.signals if r.date == day
     }
