@@ -80,39 +80,27 @@ def create_pool(api_url: str) -> None:
         ensure_work_pool(POOL)
 
 
-# SQLite, the default; PostgreSQL is the two-worker test's server (the suite's time budget allows one of each)
-@pytest.mark.parametrize("database", ["sqlite"])
-def test_a_triggered_analyze_run_completes_inside_the_worker(database: str, tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+# on SQLite, the default; the two-worker test below runs on PostgreSQL
+def test_a_triggered_analyze_run_completes_inside_the_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from prefect.client.orchestration import get_client
 
-    with throwaway_postgres() if database == "postgres" else _nothing() as name:
-        server_env = {"PREFECT_SERVER_DATABASE_CONNECTION_URL": f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"}
-        with prefect_stack(tmp_path, monkeypatch, **(server_env if name else {})) as stack:
-            create_pool(stack.api_url)
-            worker = start_worker(stack, "solo")
-            with api(stack.api_url), get_client(sync_client=True) as client:
-                analyze = deployment(client, "flows/hedge_fund.py:hedge_fund", "analyze")
-                recorder = deployment(client, f"{FLOWS}:record", "record")
-                runs = [trigger(client, analyze, tickers=["AAPL", "NVDA"]),
-                        trigger(client, recorder, path=str(tmp_path / "ran.txt"))]
-                done = final(client, stack, runs, timeout_s=180)
-            assert [r.state.name for r in done.values()] == ["Completed", "Completed"], [
-                (r.state.name, r.state.message) for r in done.values()]
-            assert worker.poll() is None, stack.children.tail("worker-solo")
-            # In-process: the run's infrastructure is the worker itself, and the flow ran on the run's own thread.
-            assert {r.infrastructure_pid for r in done.values()} == {str(worker.pid)}
-            assert all(r.labels.get("prefect.worker.type") == "hedgeflow" for r in done.values())
-            [[run_id, pid, thread]] = executions(tmp_path / "ran.txt")
-            assert (UUID(run_id), int(pid), thread) == (runs[1], worker.pid, f"hedgeflow-run-{runs[1]}")
-
-
-class _nothing:
-    def __enter__(self) -> str:
-        return ""
-
-    def __exit__(self, *exc_info: object) -> None:
-        return None
+    with prefect_stack(tmp_path, monkeypatch) as stack:
+        create_pool(stack.api_url)
+        worker = start_worker(stack, "solo")
+        with api(stack.api_url), get_client(sync_client=True) as client:
+            analyze = deployment(client, "flows/hedge_fund.py:hedge_fund", "analyze")
+            recorder = deployment(client, f"{FLOWS}:record", "record")
+            runs = [trigger(client, analyze, tickers=["AAPL", "NVDA"]),
+                    trigger(client, recorder, path=str(tmp_path / "ran.txt"))]
+            done = final(client, stack, runs, timeout_s=180)
+        assert [r.state.name for r in done.values()] == ["Completed", "Completed"], [
+            (r.state.name, r.state.message) for r in done.values()]
+        assert worker.poll() is None, stack.children.tail("worker-solo")
+        # In-process: the run's infrastructure is the worker itself, and the flow ran on the run's own thread.
+        assert {r.infrastructure_pid for r in done.values()} == {str(worker.pid)}
+        assert all(r.labels.get("prefect.worker.type") == "hedgeflow" for r in done.values())
+        [[run_id, pid, thread]] = executions(tmp_path / "ran.txt")
+        assert (UUID(run_id), int(pid), thread) == (runs[1], worker.pid, f"hedgeflow-run-{runs[1]}")
 
 
 @pytest.mark.postgres
