@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import bisect
 import contextlib
+import contextvars
 import itertools
 import json
 import os
@@ -52,9 +53,10 @@ ROOT = Path(__file__).resolve().parents[1]
 DEPLOYMENT = "hedge-fund/analyze"
 ANALYSTS = 19
 # `hedgeflow worker` on the pool make deploy creates (flow runs in-process), {n} numbering the workers, at most
-# 5 runs at once each; Prefect's process worker is the alternative: `prefect worker start --pool hedgeflow-process`
+# 3 runs at once each: 9 analyze runs at once keep this 2-core machine's API server answering (15 starved it);
+# Prefect's process worker is the alternative: `prefect worker start --pool hedgeflow-process`
 # with HEDGEFLOW_WORK_POOL=hedgeflow-process set for the deploy step
-DEFAULT_WORKER_COMMAND = f"{sys.executable} -m deployments.cli worker --name load-{{n}} --limit 5"
+DEFAULT_WORKER_COMMAND = f"{sys.executable} -m deployments.cli worker --name load-{{n}} --limit 3"
 POSTGRES_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 
 
@@ -189,7 +191,8 @@ def _limit_cost_ms(calls: int = 20, timeout_s: float = 120.0) -> dict[str, float
     after minutes, and a figure is not worth a hung benchmark.
     """
     result: list[dict[str, float]] = []
-    thread = threading.Thread(target=lambda: result.append(_measure_limit_cost(calls)), daemon=True)
+    context = contextvars.copy_context()  # the load server's API URL is a context setting: the thread needs it
+    thread = threading.Thread(target=lambda: result.append(context.run(_measure_limit_cost, calls)), daemon=True)
     thread.start()
     thread.join(timeout_s)
     return result[0] if result else f"not measured: no answer within {timeout_s:.0f} s"
@@ -356,6 +359,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model-latency", type=float, default=2.0, help="the fake model's seconds per call")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for every run")
     args = parser.parse_args(argv)
+    # a stopped load test still stops its server and workers and drops its databases (the finally blocks)
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     report = run_load(args.runs, args.workers, in_flight=args.in_flight, rpm=args.rpm,
                       data_in_flight=args.data_in_flight,
                       analysts=[a.strip() for a in args.analysts.split(",")] if args.analysts else None,

@@ -5,6 +5,10 @@ would block a key forever; here every lock expires after ``LOCK_HOLD_S``.
 Every lock also names its owner (host, pid, start time: blocks/owners.py), so
 a waiter frees a lock whose owner died at once instead of waiting out the
 expiry, and a wait longer than ``WAIT_NOTICE_S`` says, once, what it waits for.
+A waiter looks again after ``POLL_S``, then less and less often (``_Backoff``,
+up to ``MAX_POLL_S``): many runs at once on one worker wait on the same keys
+from hundreds of threads, and a look every 50 ms each (a file written, linked
+and removed, or a Redis round trip) kept the machine's cores busy waiting.
 Task runs take locks from many threads at once (the flow's thread pool) and,
 for async tasks, from an event loop per task run: so no lock manager keeps an
 async client (bound to the loop that created it); the async methods run the
@@ -17,6 +21,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import os
+import random
 import threading
 import time
 import uuid
@@ -36,9 +41,22 @@ from blocks.redis_pool import redis_client
 __all__ = ["LOCK_HOLD_S", "WAIT_NOTICE_S", "AtomicFileLockManager", "ExpiringRedisLockManager"]
 
 LOCK_HOLD_S = 300.0  # longer than any model call with its retries
-POLL_S = 0.05
+POLL_S = 0.05  # the first look again after a lost race
+MAX_POLL_S = 0.5  # a long wait looks this often: a freed key is seen within it
 WAIT_NOTICE_S = 5.0  # a wait this long says what it waits for, once
 _DELETE_IF = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1], KEYS[2]) end return 0"
+
+
+class _Backoff:
+    """Sleeps between looks at a lock: POLL_S, growing by half each time to MAX_POLL_S, with jitter."""
+
+    def __init__(self) -> None:
+        self.next = POLL_S
+
+    def delay(self) -> float:
+        """The next sleep (a random part of it, so waiters started together spread out)."""
+        now, self.next = self.next, min(self.next * 1.5, MAX_POLL_S)
+        return now * random.uniform(0.75, 1.0)
 
 
 class _Waiting:
@@ -114,14 +132,14 @@ class ExpiringRedisLockManager(_WarmKeysSkipLocks, RedisLockManager):
         hold = hold_timeout or LOCK_HOLD_S
         lock = Lock(self.client, name, timeout=hold, thread_local=False)
         deadline = None if acquire_timeout is None else time.monotonic() + acquire_timeout
-        waiting, checked = _Waiting(key), 0.0
+        waiting, checked, backoff = _Waiting(key), 0.0, _Backoff()
         while not lock.acquire(token=holder, blocking=False):
             if time.monotonic() - checked >= 1.0:  # at most one owner check a second
                 checked = time.monotonic()
                 waiting.tick(self._free_if_dead(name))
             if deadline is not None and time.monotonic() >= deadline:
                 return False
-            time.sleep(POLL_S)
+            time.sleep(backoff.delay())
         start_heartbeat(self.client, self._url)
         self.client.set(f"{name}:owner", pydantic_core.to_json(current_owner()), px=int(hold * 1000))
         with self._guard:
@@ -149,14 +167,14 @@ class ExpiringRedisLockManager(_WarmKeysSkipLocks, RedisLockManager):
 
     def wait_for_lock(self, key: str, timeout: float | None = None) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
-        name, waiting, checked = self._lock_name_for_key(key), _Waiting(key), 0.0
+        name, waiting, checked, backoff = self._lock_name_for_key(key), _Waiting(key), 0.0, _Backoff()
         while self.is_locked(key):
             if time.monotonic() - checked >= 1.0:
                 checked = time.monotonic()
                 waiting.tick(self._free_if_dead(name))
             if deadline is not None and time.monotonic() >= deadline:
                 return False
-            time.sleep(POLL_S)
+            time.sleep(backoff.delay())
         return True
 
     async def await_for_lock(self, key: str, timeout: float | None = None) -> bool:
@@ -197,12 +215,12 @@ class AtomicFileLockManager(_WarmKeysSkipLocks, FileSystemLockManager):
         if self._is_warm(key, holder):
             return True
         deadline = None if acquire_timeout is None else time.monotonic() + acquire_timeout
-        waiting = _Waiting(key)
+        waiting, backoff = _Waiting(key), _Backoff()
         while not self._try(key, holder, hold_timeout):
             waiting.tick(self._locks.get(key))
             if deadline is not None and time.monotonic() >= deadline:
                 return False
-            time.sleep(POLL_S)  # a task run's own thread: nothing else waits on it
+            time.sleep(backoff.delay())  # a task run's own thread: nothing else waits on it
         return True
 
     async def aacquire_lock(self, key: str, holder: str, acquire_timeout: float | None = None,
@@ -210,12 +228,12 @@ class AtomicFileLockManager(_WarmKeysSkipLocks, FileSystemLockManager):
         if self._is_warm(key, holder):
             return True
         deadline = None if acquire_timeout is None else time.monotonic() + acquire_timeout
-        waiting = _Waiting(key)
+        waiting, backoff = _Waiting(key), _Backoff()
         while not self._try(key, holder, hold_timeout):
             waiting.tick(self._locks.get(key))
             if deadline is not None and time.monotonic() >= deadline:
                 return False
-            await asyncio.sleep(POLL_S)
+            await asyncio.sleep(backoff.delay())
         return True
 
     def release_lock(self, key: str, holder: str) -> None:
@@ -242,10 +260,10 @@ class AtomicFileLockManager(_WarmKeysSkipLocks, FileSystemLockManager):
 
     def wait_for_lock(self, key: str, timeout: float | None = None) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
-        waiting = _Waiting(key)
+        waiting, backoff = _Waiting(key), _Backoff()
         while self.is_locked(key, use_cache=False):
             waiting.tick(self._locks.get(key))
             if deadline is not None and time.monotonic() >= deadline:
                 return False
-            time.sleep(POLL_S)
+            time.sleep(backoff.delay())
         return True

@@ -10,11 +10,19 @@ after its rate slot was granted.
 
 Cost. Taking a limit is a call to the Prefect API: acquire, the lease's first
 renewal and release for the in-flight slot, one more for the rate slot. So a
-limit is taken only where it exists: the names of the server's ``hedgeflow-*``
-limits are read once per process and minute (one request) and a provider with
-neither limit costs nothing more. With no ``PREFECT_API_URL`` (the offline
-default, an ephemeral API) nothing is read at all: there is no server for
-other workers to share limits on, and ``make deploy`` needs one.
+limit is taken only where it exists: the server's ``hedgeflow-*`` limits are
+read once per process and minute (one request) and a provider with neither
+limit costs nothing more. With no ``PREFECT_API_URL`` (the offline default, an
+ephemeral API) nothing is read at all: there is no server for other workers to
+share limits on, and ``make deploy`` needs one.
+
+Waiting. A slot the server refuses is asked for again after its Retry-After,
+and every refusal is a write on the server. A worker runs hundreds of model
+calls at once (runs x analysts x tickers), so the calls of one process first
+queue at a gate of their own: at most the in-flight limit's size of them ask
+the server for in-flight slots, and one at a time for a rate slot. No process
+can hold more slots than the limit anyway, so the gate never slows a call the
+server would have let through; it keeps the waiting off the API.
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager
 from typing import TypeVar
 
 import httpx
@@ -37,45 +45,51 @@ from hedgeflow.llm import UnavailableClient
 from hedgeflow.llm.base import ModelClient, ModelReply, ModelRequest
 
 __all__ = ["LIMITS_TTL_S", "LimitedClient", "data_api", "existing_limits", "forget_limits", "limited",
-           "provider_limits"]
+           "provider_limits", "server_limits"]
 
 LIMITS_TTL_S = 60.0  # a limit created or deleted on the server is seen within this
 _PAGE = 200  # the API's largest page
-_KNOWN: dict[str, tuple[float, frozenset[str]]] = {}  # API URL -> (when read, hedgeflow-* limit names)
+_KNOWN: dict[str, tuple[float, dict[str, int]]] = {}  # API URL -> (when read, hedgeflow-* limit name -> size)
 _KNOWN_LOCK = threading.Lock()
+_GATES: dict[tuple[str, int], threading.BoundedSemaphore] = {}  # (limit name, size) -> this process's gate
 
 T = TypeVar("T", bound=BaseModel)
 
 
-def _read_names() -> frozenset[str]:
-    names: set[str] = set()
+def _read_limits() -> dict[str, int]:
+    sizes: dict[str, int] = {}
     with get_client(sync_client=True) as client:
         for offset in range(0, 100 * _PAGE, _PAGE):
             page = client.read_global_concurrency_limits(limit=_PAGE, offset=offset)
-            names.update(limit.name for limit in page if limit.name.startswith("hedgeflow-"))
+            sizes.update((limit.name, limit.limit) for limit in page if limit.name.startswith("hedgeflow-"))
             if len(page) < _PAGE:
                 break
-    return frozenset(names)
+    return sizes
 
 
-def existing_limits() -> frozenset[str]:
-    """The server's ``hedgeflow-*`` limit names, read at most once a minute per process; empty without a server.
+def server_limits() -> dict[str, int]:
+    """The server's ``hedgeflow-*`` limits (name -> slots), read at most once a minute per process; empty without a server.
 
     A server that cannot answer counts as one without limits until the next read:
     the call itself then fails or succeeds on its own.
     """
     url = PREFECT_API_URL.value()
     if not url:
-        return frozenset()
+        return {}
     with _KNOWN_LOCK:
         known = _KNOWN.get(url)
         if known is None or time.monotonic() - known[0] > LIMITS_TTL_S:
             try:
-                names = _read_names()
+                sizes = _read_limits()
             except (httpx.HTTPError, PrefectHTTPStatusError):
-                names = frozenset()
-            known = _KNOWN[url] = (time.monotonic(), names)
+                sizes = {}
+            known = _KNOWN[url] = (time.monotonic(), sizes)
         return known[1]
+
+
+def existing_limits() -> frozenset[str]:
+    """The names of ``server_limits()``."""
+    return frozenset(server_limits())
 
 
 def forget_limits() -> None:
@@ -84,14 +98,24 @@ def forget_limits() -> None:
         _KNOWN.clear()
 
 
+def _gate(name: str, size: int) -> threading.BoundedSemaphore:
+    """This process's queue in front of limit ``name``: ``size`` callers at once ask the server."""
+    with _KNOWN_LOCK:
+        return _GATES.setdefault((name, max(1, size)), threading.BoundedSemaphore(max(1, size)))
+
+
 @contextmanager
 def provider_limits(provider: str) -> Iterator[None]:
     """Hold an in-flight slot of ``provider`` and take a rate slot, each only if that limit exists; waits for both."""
-    names = existing_limits()
+    sizes = server_limits()
     in_flight, rate = in_flight_limit_name(provider), rate_limit_name(provider)
-    with concurrency(in_flight) if in_flight in names else nullcontext():
-        if rate in names:
-            rate_limit(rate)
+    with ExitStack() as held:
+        if in_flight in sizes:
+            held.enter_context(_gate(in_flight, sizes[in_flight]))
+            held.enter_context(concurrency(in_flight))
+        if rate in sizes:
+            with _gate(rate, 1):  # one slot that decays: one grant at a time, so one asker per process
+                rate_limit(rate)
         yield
 
 
@@ -119,4 +143,4 @@ def limited(client: ModelClient) -> ModelClient:
     if isinstance(client, UnavailableClient):
         return client  # it makes no call
     wanted = {in_flight_limit_name(client.provider), rate_limit_name(client.provider)}
-    return LimitedClient(client) if wanted & existing_limits() else client
+    return LimitedClient(client) if wanted & set(server_limits()) else client

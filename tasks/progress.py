@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
+import httpx
 from prefect.artifacts import acreate_progress_artifact, aupdate_progress_artifact
+from prefect.exceptions import MissingContextError, PrefectHTTPStatusError
+from prefect.logging import get_run_logger
 
 __all__ = ["Progress", "add_listener", "remove_listener"]
 
@@ -33,7 +37,9 @@ class Progress:
 
     Updates to the artifact go one at a time, each sending the count at the
     moment it is sent: two requests in flight at once could land in either
-    order, and an older count would overwrite the final one.
+    order, and an older count would overwrite the final one. The artifact is
+    a view of the run, not its result: an API that fails to create or update
+    it (a busy server's 500) is said once in the run's log, and the run goes on.
     """
 
     def __init__(self, total: int, update: Update = aupdate_progress_artifact) -> None:
@@ -45,7 +51,11 @@ class Progress:
         self._sending = asyncio.Lock()
 
     async def start(self) -> None:
-        self._artifact = await acreate_progress_artifact(0.0, key="analysts-progress", description="Analysts finished")
+        try:
+            self._artifact = await acreate_progress_artifact(0.0, key="analysts-progress",
+                                                             description="Analysts finished")
+        except (PrefectHTTPStatusError, httpx.HTTPError) as error:
+            self._give_up(error)
         self._sent = 0
         self._notify()
 
@@ -63,9 +73,22 @@ class Progress:
             done = self.done  # read under the lock: the latest count, never an older one
             if self._artifact is None or done <= self._sent:
                 return
-            await self._update(self._artifact, 100.0 * done / max(1, self.total),
-                               description=f"{done} of {self.total} analysts finished")
+            try:
+                await self._update(self._artifact, 100.0 * done / max(1, self.total),
+                                   description=f"{done} of {self.total} analysts finished")
+            except (PrefectHTTPStatusError, httpx.HTTPError) as error:
+                self._give_up(error)
+                return
             self._sent = done
+
+    def _give_up(self, error: Exception) -> None:
+        """No more artifact updates this run; the local listeners still hear every step."""
+        self._artifact = None
+        try:
+            logger: logging.Logger | logging.LoggerAdapter[logging.Logger] = get_run_logger()
+        except MissingContextError:  # outside a run: no run log to write to
+            logger = logging.getLogger("hedgeflow.progress")
+        logger.warning("progress artifact not updated (the run goes on): %s", str(error).splitlines()[0][:200])
 
     def _notify(self, ticker: str | None = None) -> None:
         for listener in _LISTENERS:

@@ -54,15 +54,6 @@ class EchoClient:
 REQUEST = ModelRequest(system="s", user="u", name="answer")
 
 
-@pytest.fixture(scope="module")
-def prefect_server() -> Iterator[None]:
-    """A Prefect test server for this module (slow to start on a busy machine, hence the timeout)."""
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=300):
-        yield
-
-
 @pytest.fixture
 def provider(prefect_server: None) -> Iterator[str]:
     """A provider name of this test alone; its limits are deleted afterwards."""
@@ -151,6 +142,43 @@ def test_an_in_flight_limit_of_one_keeps_threads_from_overlapping(provider: str)
     for thread in threads:
         thread.join(60)
     assert inner.calls == 4 and inner.peak == 1  # without the limit four 0.3 s sleeps overlap
+
+
+def test_a_process_asks_the_server_for_no_more_slots_than_the_limit_has(provider: str,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Twelve calls at once against an in-flight limit of 2: at most 2 of them ever wait on the server.
+
+    Prefect's own ``concurrency`` runs; the wrapper only counts the callers inside it (asking or holding).
+    """
+    import tasks.limits
+    from tasks.limits import limited
+
+    real = tasks.limits.concurrency
+    inside, peak, lock = [0], [0], threading.Lock()
+
+    @contextlib.contextmanager
+    def counted(name: str) -> Iterator[None]:
+        with lock:
+            inside[0] += 1
+            peak[0] = max(peak[0], inside[0])
+        try:
+            with real(name):
+                yield
+        finally:
+            with lock:
+                inside[0] -= 1
+
+    monkeypatch.setattr(tasks.limits, "concurrency", counted)
+    _apply(provider, in_flight=2, rpm=60_000)
+    inner = EchoClient(provider, hold_s=0.2)
+    client = limited(inner)
+    threads = [threading.Thread(target=client.complete, args=(REQUEST, Answer)) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert inner.calls == 12 and inner.peak <= 2
+    assert peak[0] == 2  # without the process's gate all twelve wait on the server at once
 
 
 def test_a_rate_limit_spaces_calls(provider: str) -> None:

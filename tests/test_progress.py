@@ -9,8 +9,6 @@ from typing import Any
 
 import pytest
 
-from tests.flowkit import prefect_server  # noqa: F401 - the session's Prefect test server
-
 
 class SlowEarlyUpdates:
     """Stands in for the artifact API: a request for a lower count takes longer to land.
@@ -85,6 +83,47 @@ def test_listeners_see_every_step(monkeypatch: pytest.MonkeyPatch) -> None:
     finally:
         module._LISTENERS.clear()
     assert seen == [(i, 5) for i in range(1, 6)]
+
+
+def test_a_server_error_on_an_update_stops_the_updates_not_the_run(monkeypatch: pytest.MonkeyPatch,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    """A busy Prefect server answered 500 to a progress update and a load-test run failed on it: no longer."""
+    import httpx
+    from prefect.exceptions import PrefectHTTPStatusError
+
+    from tasks import progress as module
+
+    monkeypatch.setattr(module, "UPDATE_EVERY_S", 0.0)
+    monkeypatch.setattr(module, "UPDATE_EVERY_SHARE", 0.0)
+    calls: list[float] = []
+
+    async def busy_server(artifact_id: uuid.UUID, progress: float, description: str = "") -> None:
+        calls.append(progress)
+        if len(calls) == 2:
+            request = httpx.Request("PATCH", f"http://127.0.0.1/api/artifacts/{artifact_id}")
+            response = httpx.Response(500, request=request, json={"exception_message": "Internal Server Error"})
+            raise PrefectHTTPStatusError.from_httpx_error(
+                httpx.HTTPStatusError("Server error '500 Internal Server Error'", request=request, response=response))
+
+    seen: list[int] = []
+    module.add_listener(lambda done, total, ticker: seen.append(done))
+
+    async def main() -> None:
+        progress = module.Progress(10, update=busy_server)
+        progress._artifact = uuid.uuid4()  # as start() leaves it, without a server
+        progress._sent = 0
+        for _ in range(10):
+            await progress.step()
+
+    try:
+        asyncio.run(main())
+    finally:
+        module._LISTENERS.clear()
+    assert calls == [10.0, 20.0]  # the first landed, the second failed, and none was tried after it
+    assert seen == list(range(1, 11))  # the CLI's bar still hears every step
+    said = [r.getMessage() for r in caplog.records if "progress artifact" in r.getMessage()]
+    assert len(said) == 1  # once, not at every later step
+    assert said[0].startswith("progress artifact not updated (the run goes on): Server error '500 Internal")
 
 
 def test_the_artifact_on_a_server_reads_100_percent(prefect_server: None, monkeypatch: pytest.MonkeyPatch) -> None:
