@@ -9,6 +9,10 @@ import pytest
 
 from tests import services
 
+# flowkit's fixtures (the session's one Prefect test server, cold caches) are defined here once: a
+# session-scoped fixture imported into each module would be one fixture, and one server, per module
+pytest_plugins = ["tests.flowkit"]
+
 
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:

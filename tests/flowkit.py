@@ -10,10 +10,18 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def prefect_server() -> Iterator[None]:
+def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Prefect's test server, one for the whole session (tests/conftest.py registers this module as a plugin).
+
+    Its home and persisted results live in a temporary directory, not ~/.prefect; the long start-up timeout
+    is for a busy machine.
+    """
+    from prefect.settings import PREFECT_HOME, PREFECT_LOCAL_STORAGE_PATH, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=60):
+    prefect_home = tmp_path_factory.mktemp("prefect-home")
+    isolated = {PREFECT_HOME: str(prefect_home), PREFECT_LOCAL_STORAGE_PATH: str(prefect_home / "storage")}
+    with temporary_settings(updates=isolated), prefect_test_harness(server_startup_timeout=300):
         yield
 
 

@@ -13,7 +13,6 @@ import pytest
 from deployments.cli import main
 from hedgeflow.backtest import BacktestRequest, BacktestResult, ScorecardRow
 from hedgeflow.backtest.storage import save_result
-from tests.flowkit import cold_cache, prefect_server  # noqa: F401 - fixtures
 
 ROOT = Path(__file__).resolve().parents[1]
 

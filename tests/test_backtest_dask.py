@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from hedgeflow.backtest import BacktestResult
-from tests.flowkit import cold_cache, prefect_server  # noqa: F401 - fixtures
 
 PARAMS = {"tickers": ["AAPL", "V"], "analysts": ["technicals", "fundamentals"], "start": dt.date(2024, 1, 1),
           "end": dt.date(2024, 4, 30), "commission_per_share": 0.005, "slippage_bps": 5.0}

@@ -17,7 +17,6 @@ from hedgeflow.backtest.plan import analysis_window
 from hedgeflow.data.offline import OfflineProvider
 from hedgeflow.data.snapshot import build_snapshot
 from tests.fakes import FakeServer, fake_model, fake_model_server  # noqa: F401 - fixtures
-from tests.flowkit import cold_cache, prefect_server  # noqa: F401 - fixtures
 from tests.test_backtest_lookahead import Truncated
 
 TICKERS = ["AAPL", "NVDA"]

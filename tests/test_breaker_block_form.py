@@ -7,8 +7,6 @@ from typing import Any
 
 import pytest
 
-from tests.flowkit import prefect_server  # noqa: F401 - the session's Prefect test server
-
 DEFAULT_KINDS = ["connection", "overloaded", "rate_limit", "server_error", "timeout"]  # hedgeflow.retry.error_kind's
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from hedgeflow.schemas import RunResult
 from tests.fakes import FakeServer, fake_model, fake_model_server  # noqa: F401 - fixtures
-from tests.flowkit import cold_cache, prefect_server, run_flow  # noqa: F401 - fixtures
+from tests.flowkit import run_flow
 
 ROOT = Path(__file__).resolve().parents[1]
 END = dt.date(2025, 10, 8)

@@ -24,7 +24,7 @@ from deployments.cli import main
 from hedgeflow.breaker import BreakerKey, BreakerOpenError, BreakerSettings, CircuitBreaker, MemoryStore, RedisStore
 from hedgeflow.llm.latency import LatencyTimeout
 from tests.fakes import FAKE_KEY, FakeServer, fake_data, fake_data_server, fake_model, fake_model_server  # noqa: F401
-from tests.flowkit import cold_cache, prefect_server, run_flow  # noqa: F401 - fixtures
+from tests.flowkit import run_flow
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -24,7 +24,7 @@ from blocks.breaker import CircuitBreakerBlock
 from hedgeflow.llm.base import ModelReply, ModelRequest
 from hedgeflow.schemas import AgentSignal, ModelUsage, Order, RunRequest, RunResult
 from tests.fakes import FakeServer, fake_model, fake_model_server  # noqa: F401 - fixtures
-from tests.flowkit import cold_cache, prefect_server, run_flow  # noqa: F401 - fixtures
+from tests.flowkit import run_flow
 
 END = dt.date(2025, 10, 8)
 T0 = dt.datetime(2025, 10, 9, 12, 0, tzinfo=dt.timezone.utc)

@@ -8,7 +8,7 @@ import pytest
 
 from hedgeflow.analysts.registry import CATALOGUE
 from hedgeflow.schemas import Portfolio, Position, RunResult
-from tests.flowkit import cold_cache, prefect_server, run_flow  # noqa: F401 - fixtures
+from tests.flowkit import run_flow
 
 END = dt.date(2025, 10, 8)
 

@@ -10,7 +10,7 @@ import pytest
 from blocks.breaker import CircuitBreakerBlock
 from hedgeflow.schemas import RunResult
 from tests.fakes import FAKE_KEY, FakeServer, fake_data_server, fake_model, fake_model_server  # noqa: F401 - fixtures
-from tests.flowkit import cold_cache, prefect_server, run_flow  # noqa: F401 - fixtures
+from tests.flowkit import run_flow
 
 END = dt.date(2025, 10, 8)
 FEW = ["technicals", "fundamentals", "valuation", "warren_buffett", "ben_graham"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from tests.flowkit import cold_cache, prefect_server, run_flow  # noqa: F401 - fixtures
+from tests.flowkit import run_flow
 
 END = dt.date(2025, 10, 8)
 FEW = ["technicals", "fundamentals"]

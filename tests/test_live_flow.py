@@ -14,7 +14,7 @@ from hedgeflow.analysts.registry import CATALOGUE
 from hedgeflow.data.live import LiveProvider, UserAgentError, last_completed_session
 from hedgeflow.schemas import RunRequest, RunResult
 from tests.fakes import FakeServer
-from tests.flowkit import cold_cache, prefect_server, run_flow  # noqa: F401 - fixtures
+from tests.flowkit import run_flow
 from tests.live_fakes import USER_AGENT, live_fake, live_fake_server  # noqa: F401 - fixtures
 
 

@@ -7,8 +7,6 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from tests.flowkit import cold_cache, prefect_server  # noqa: F401 - the session's Prefect test server
-
 BUNDLE_END = dt.date(2025, 10, 8)  # the last price date of the bundled data (hedgeflow/data/bundled/PROVENANCE.md)
 
 

@@ -13,9 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from prefect.settings import PREFECT_HOME, PREFECT_LOCAL_STORAGE_PATH, get_current_settings, temporary_settings
+from prefect.settings import get_current_settings
 from prefect.testing.standard_test_suites import BlockStandardTestSuite
-from prefect.testing.utilities import prefect_test_harness
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -33,13 +32,9 @@ pytestmark = [
 PASSWORD = "s3cret-pw"
 
 
-@pytest.fixture(scope="session", autouse=True)
-def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """A temporary Prefect server; persisted results go to a temporary directory, not ~/.prefect."""
-    prefect_home = tmp_path_factory.mktemp("prefect-home")
-    isolated = {PREFECT_HOME: str(prefect_home), PREFECT_LOCAL_STORAGE_PATH: str(prefect_home / "storage")}
-    with temporary_settings(updates=isolated), prefect_test_harness():
-        yield
+@pytest.fixture(autouse=True)
+def _on_the_test_server(prefect_server: None) -> None:
+    """Every test here talks to the session's Prefect test server (tests/flowkit.py)."""
 
 
 class FlakyProxy:
@@ -164,6 +159,8 @@ def test_task_retries_until_postgres_answers(postgres_url: str, pg_schema: str) 
 def test_task_gives_up_with_a_clear_error_and_no_password(postgres_url: str, pg_schema: str) -> None:
     server = make_url(postgres_url)
     proxy = FlakyProxy((server.host or "127.0.0.1", server.port or 5432), drop=10**6)  # a database that stays down
+    storage = Path(get_current_settings().results.local_storage_path)
+    before = set(storage.glob("*"))  # the session's server is shared: other tests' results are there too
     try:
         quick = persist_run_task.with_options(retry_delay_seconds=0)  # the same three retries, without the waits
         state = quick(make_result("lost-run"), HedgeflowDatabase(url=proxied_url(postgres_url, proxy, pg_schema)),
@@ -180,7 +177,7 @@ def test_task_gives_up_with_a_clear_error_and_no_password(postgres_url: str, pg_
     assert "OperationalError" in message
     assert PASSWORD not in message and PASSWORD not in (state.message or "")
     assert raised.value.__cause__ is None and raised.value.__suppress_context__  # no driver traceback with the URL
-    stored = list(Path(get_current_settings().results.local_storage_path).glob("*"))
+    stored = set(storage.glob("*")) - before
     assert stored  # the failed state's exception is a persisted result too
     assert not any(PASSWORD.encode() in base64.b64decode(json.loads(f.read_text())["result"]) for f in stored)
 

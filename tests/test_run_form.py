@@ -8,8 +8,6 @@ from typing import Any, get_args
 
 import pytest
 
-from tests.flowkit import cold_cache, prefect_server  # noqa: F401 - the session's Prefect test server
-
 
 def schema_of(flow: Any) -> dict[str, Any]:
     from prefect.utilities.callables import parameter_schema

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from hedgeflow.schemas import RunResult
-from tests.flowkit import cold_cache, prefect_server, run_flow  # noqa: F401 - fixtures
+from tests.flowkit import run_flow
 
 END = dt.date(2025, 10, 8)
 FEW = ["technicals", "fundamentals", "valuation", "warren_buffett"]
