@@ -51,6 +51,7 @@ class Config:
     model_timeout_s: float = 6.0  # three times the fake's 2 s latency: a hung call costs this before its retry
     scenarios: list[str] = field(default_factory=lambda: list(ALL_SCENARIOS))
     tiny_backtest: bool = False  # BT: 2 tickers over 3 months instead of the case
+    cli_command: str | None = None  # CLI: another install's `hedgeflow` (a "before"), on its own local server
 
     @classmethod
     def tiny(cls, scenarios: list[str] | None = None, redis: str | None = None) -> Config:

@@ -137,6 +137,9 @@ def main(argv: list[str] | None = None, prog: str = "python -m bench.run") -> in
                         help="local (default): the server `hedgeflow analyze` starts, in the temporary home; "
                              "configured: PREFECT_API_URL")
     parser.add_argument("--output", default=None, help="also write the JSON report to this file")
+    parser.add_argument("--cli-command", default=None,
+                        help="CLI: time this hedgeflow command (e.g. an older checkout's) instead of this install's; "
+                             "it starts and reuses its own local server, as a user's would")
     args = parser.parse_args(argv)
     wanted = list(ALL_SCENARIOS) if args.scenario == "all" else [s.strip().upper() for s in args.scenario.split(",") if s.strip()]
     unknown = [s for s in wanted if s not in ALL_SCENARIOS]
@@ -149,7 +152,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m bench.run") -> in
         quick=args.quick, redis=args.redis, profile=not args.no_profile, concurrent_runs=args.concurrent_runs,
         scenarios=[s for s in ALL_SCENARIOS if s in wanted],
     )
-    config.prefect_server = args.prefect_server
+    config.prefect_server, config.cli_command = args.prefect_server, args.cli_command
     report = run_benchmark(config)
     text = json.dumps(report, indent=2, default=str)
     if args.output:
