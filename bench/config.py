@@ -28,7 +28,7 @@ DESCRIPTIONS = {
     "S7": "10 flows at once (asyncio.gather), cold",
     "CLI": "whole hedgeflow analyze processes (AAPL,NVDA cold)",
     "BT": "backtest, 7 tickers monthly 2019-01..2025-09, cold",
-    "LOAD": "50 runs on 3 process workers, shared limits (bench.load)",
+    "LOAD": "50 runs on 3 hedgeflow workers, shared limits (bench.load)",
     "TRIG": "deployment run triggered to Completed (bench.trigger)",
 }
 

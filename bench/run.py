@@ -27,7 +27,7 @@ S7 concurrent   10 cold S1 runs at once on different ticker pairs (asyncio.gathe
 CLI             whole ``hedgeflow analyze`` processes against the same fakes and server (bench/processes.py):
                 AAPL,NVDA cold, 7 tickers cold (fake model), AAPL,NVDA warm (rules model, offline)
 BT              the backtest of issue #19 cold and warm (7 tickers, monthly, 2019-01..2025-09; bench/backtest.py)
-LOAD            50 runs over overlapping pairs on 3 process workers, a PostgreSQL-backed server and low provider
+LOAD            50 runs over overlapping pairs on 3 hedgeflow workers, a PostgreSQL-backed server and low provider
                 limits (bench/load.py); --tiny runs it (6 runs, 2 workers) only when named
 TRIG            a deployment run triggered to Completed, warm, on ``hedgeflow worker`` and on Prefect's
                 process worker, from bench/trigger.py (offline data, rules model)

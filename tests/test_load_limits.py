@@ -1,8 +1,8 @@
 """Provider limits shared by workers: the helper every model call and fetch goes through, and a small load test.
 
 ``tasks/limits.py`` against a real Prefect test server (the limits are
-Prefect global concurrency limits); then ``bench/load.py`` at a small size: 6
-runs over pairs that all share AAPL, on 2 process workers, a PostgreSQL-backed
+Prefect global concurrency limits); then ``bench/load.py`` at a small size: 4
+runs over pairs that all share AAPL, on 2 ``hedgeflow worker``s, a PostgreSQL-backed
 Prefect server in a throw-away database, an in-flight limit of 2 and a rate
 of 240 model requests per minute, measured at the fake model server's wire.
 """
