@@ -14,7 +14,7 @@ import secrets
 import threading
 import time
 from collections.abc import Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 from hypothesis import given
@@ -52,6 +52,15 @@ class EchoClient:
 
 
 REQUEST = ModelRequest(system="s", user="u", name="answer")
+
+
+def at_once(client: Any, calls: int, timeout_s: float = 120) -> None:
+    """``calls`` requests, each on its own thread, all started before any is waited for."""
+    threads = [threading.Thread(target=client.complete, args=(REQUEST, Answer)) for _ in range(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout_s)
 
 
 @pytest.fixture
@@ -136,11 +145,7 @@ def test_an_in_flight_limit_of_one_keeps_threads_from_overlapping(provider: str)
     _apply(provider, in_flight=1, rpm=60_000)
     inner = EchoClient(provider, hold_s=0.3)
     client = limited(inner)
-    threads = [threading.Thread(target=client.complete, args=(REQUEST, Answer)) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    at_once(client, 4)
     assert inner.calls == 4 and inner.peak == 1  # without the limit four 0.3 s sleeps overlap
 
 
@@ -172,11 +177,7 @@ def test_a_process_asks_the_server_for_no_more_slots_than_the_limit_has(provider
     _apply(provider, in_flight=2, rpm=60_000)
     inner = EchoClient(provider, hold_s=0.2)
     client = limited(inner)
-    threads = [threading.Thread(target=client.complete, args=(REQUEST, Answer)) for _ in range(12)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
+    at_once(client, 12)
     assert inner.calls == 12 and inner.peak <= 2
     assert peak[0] == 2  # without the process's gate all twelve wait on the server at once
 

@@ -3,9 +3,10 @@
 The scheduler loop is shortened through Prefect's own setting
 (``PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS``), and the precompute
 deployment is declared with a schedule that fires every few seconds instead of
-prefect.yaml's market-hours crons. Once with the server on SQLite, once on a
-throw-away PostgreSQL database. With SQLAlchemy 2.1 beside Prefect 3.8.8 the
-scheduler logs "Can't evaluate bulk DML statement" and never creates a run.
+prefect.yaml's market-hours crons, with the server on SQLite (the default);
+tests/test_ui_e2e.py checks a scheduled run the same way on a PostgreSQL-backed
+server. With SQLAlchemy 2.1 beside Prefect 3.8.8 the scheduler logs "Can't
+evaluate bulk DML statement" and never creates a run.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 import yaml
 
 from deployments.deploy import PREFECT_FILE
-from tests.e2e import Stack, api, prefect_stack, throwaway_postgres, wait_for
+from tests.e2e import Stack, api, prefect_stack, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # minutes of server start-up on a loaded machine
 
@@ -77,11 +78,3 @@ def scheduled_run_completes(stack: Stack, tmp_path: Path) -> Any:
 def test_schedule_fires_on_sqlite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with prefect_stack(tmp_path, monkeypatch, **SCHEDULER) as stack:
         scheduled_run_completes(stack, tmp_path)
-
-
-@pytest.mark.postgres
-def test_schedule_fires_on_postgres(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with throwaway_postgres() as database:
-        url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{database}"
-        with prefect_stack(tmp_path, monkeypatch, PREFECT_SERVER_DATABASE_CONNECTION_URL=url, **SCHEDULER) as stack:
-            scheduled_run_completes(stack, tmp_path)

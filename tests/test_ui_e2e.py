@@ -90,6 +90,7 @@ def test_custom_run_from_the_form_and_the_scheduled_warm_up(
             browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(30_000)
+            expect.set_options(timeout=30_000)  # the UI refreshes its run list on a timer: 5 s missed a new run once
             failed: list[str] = []  # API answers >= 400, shown when the test fails
             page.on("response", lambda r: failed.append(f"{r.status} {r.request.method} {r.url}") if r.status >= 400 else None)
             page.on("pageerror", lambda e: failed.append(f"page error: {e}"))
@@ -134,6 +135,9 @@ def test_custom_run_from_the_form_and_the_scheduled_warm_up(
 
                 warm = final_run(stack, "precompute/popular-tickers", lambda r: r.auto_scheduled, timeout_s=150)
                 assert warm.state.is_completed(), f"{warm.state.name}: {warm.state.message}"
+                # the scheduler on PostgreSQL (tests/test_schedule_e2e.py covers SQLite), run inside our worker
+                assert warm.labels.get("prefect.worker.type") == "hedgeflow", warm.labels
+                assert "bulk DML" not in stack.children.tail("server", 200_000)
                 page.goto(f"{stack.ui_url}/runs/flow-run/{warm.id}")
                 expect(page.get_by_text("warm AAPL (rules)").first).to_be_visible()
                 expect(page.get_by_text("Completed").first).to_be_visible()

@@ -80,29 +80,6 @@ def create_pool(api_url: str) -> None:
         ensure_work_pool(POOL)
 
 
-# on SQLite, the default; the two-worker test below runs on PostgreSQL
-def test_a_triggered_analyze_run_completes_inside_the_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from prefect.client.orchestration import get_client
-
-    with prefect_stack(tmp_path, monkeypatch) as stack:
-        create_pool(stack.api_url)
-        worker = start_worker(stack, "solo")
-        with api(stack.api_url), get_client(sync_client=True) as client:
-            analyze = deployment(client, "flows/hedge_fund.py:hedge_fund", "analyze")
-            recorder = deployment(client, f"{FLOWS}:record", "record")
-            runs = [trigger(client, analyze, tickers=["AAPL", "NVDA"]),
-                    trigger(client, recorder, path=str(tmp_path / "ran.txt"))]
-            done = final(client, stack, runs, timeout_s=180)
-        assert [r.state.name for r in done.values()] == ["Completed", "Completed"], [
-            (r.state.name, r.state.message) for r in done.values()]
-        assert worker.poll() is None, stack.children.tail("worker-solo")
-        # In-process: the run's infrastructure is the worker itself, and the flow ran on the run's own thread.
-        assert {r.infrastructure_pid for r in done.values()} == {str(worker.pid)}
-        assert all(r.labels.get("prefect.worker.type") == "hedgeflow" for r in done.values())
-        [[run_id, pid, thread]] = executions(tmp_path / "ran.txt")
-        assert (UUID(run_id), int(pid), thread) == (runs[1], worker.pid, f"hedgeflow-run-{runs[1]}")
-
-
 @pytest.mark.postgres
 def test_two_workers_on_one_pool_execute_each_run_exactly_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from prefect.client.orchestration import get_client
@@ -130,8 +107,11 @@ def test_two_workers_on_one_pool_execute_each_run_exactly_once(tmp_path: Path, m
         assert states.count("Running") == 1 and states.count("Pending") == 1, (run_id, states)
 
 
-def test_a_failing_or_crashing_run_ends_alone_and_the_next_run_completes(tmp_path: Path,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_runs_complete_inside_the_worker_and_a_failing_or_crashing_one_ends_alone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One worker, one SQLite-backed server: an analyze run and a recording run complete in the worker's own
+    process and threads; then failing, crashing and refused runs end alone, the next run completes, and a
+    cancelled run stops."""
     from prefect.client.orchestration import get_client
     from prefect.states import Cancelling
 
@@ -140,10 +120,22 @@ def test_a_failing_or_crashing_run_ends_alone_and_the_next_run_completes(tmp_pat
         create_pool(stack.api_url)
         worker = start_worker(stack, "solo")
         with api(stack.api_url), get_client(sync_client=True) as client:
+            analyze = deployment(client, "flows/hedge_fund.py:hedge_fund", "analyze")
+            recorder = deployment(client, f"{FLOWS}:record", "record")
+            first = [trigger(client, analyze, tickers=["AAPL", "NVDA"]),
+                     trigger(client, recorder, path=str(tmp_path / "first.txt"))]
+            first_done = final(client, stack, first, timeout_s=180)
+            assert [r.state.name for r in first_done.values()] == ["Completed", "Completed"], [
+                (r.state.name, r.state.message) for r in first_done.values()]
+            # In-process: the run's infrastructure is the worker itself, and the flow ran on the run's own thread.
+            assert {r.infrastructure_pid for r in first_done.values()} == {str(worker.pid)}
+            assert all(r.labels.get("prefect.worker.type") == "hedgeflow" for r in first_done.values())
+            [[run_id, pid, thread]] = executions(tmp_path / "first.txt")
+            assert (UUID(run_id), int(pid), thread) == (first[1], worker.pid, f"hedgeflow-run-{first[1]}")
+
             failing = deployment(client, f"{FLOWS}:fail", "fail")
             crashing = deployment(client, f"{FLOWS}:crash", "crash")
             own_env = deployment(client, f"{FLOWS}:record", "own-env", job_variables={"env": {"LEAK": "1"}})
-            recorder = deployment(client, f"{FLOWS}:record", "record")
             bad = [trigger(client, failing), trigger(client, crashing), trigger(client, own_env, path=str(log))]
             ended = final(client, stack, bad)
             after = [trigger(client, recorder, path=str(log))]
