@@ -10,6 +10,7 @@ import pty
 import re
 import select
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -91,13 +92,17 @@ def test_a_closed_pipe_ends_quietly_with_141(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_ctrl_c_during_a_run_ends_quietly_with_130(tmp_path: Path) -> None:
-    run = subprocess.Popen(
-        [HEDGEFLOW, "analyze", "--tickers", "AAPL,NVDA"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env=_env(tmp_path),
-    )  # fmt: skip
-    time.sleep(6)  # inside the run (or still importing Prefect): either way the end must be quiet
-    run.send_signal(signal.SIGINT)
-    _out, err = run.communicate(timeout=120)
+    # A model server that accepts connections and never answers: the run is still waiting on it at the
+    # interrupt, however fast the machine (an offline rules run once finished inside the 6 s)
+    with socket.create_server(("127.0.0.1", 0), backlog=128) as silent:
+        model = f"openai-compatible:silent@http://127.0.0.1:{silent.getsockname()[1]}/v1"
+        run = subprocess.Popen(
+            [HEDGEFLOW, "analyze", "--tickers", "AAPL,NVDA", "--model", model],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env=_env(tmp_path),
+        )  # fmt: skip
+        time.sleep(6)  # inside the run (or still importing Prefect): either way the end must be quiet
+        run.send_signal(signal.SIGINT)
+        _out, err = run.communicate(timeout=120)
     assert run.returncode == 130, err.decode()[-2000:]
     assert err.decode().strip().splitlines()[-1:] == ["hedgeflow: interrupted"]
     assert b"Traceback" not in err

@@ -107,8 +107,10 @@ def test_custom_run_from_the_form_and_the_scheduled_warm_up(
                 page.screenshot(path=str(shots / "form.png"), full_page=True)
 
                 page.reload()  # a fresh form: the deployment's parameters as they are, portfolio left empty
+                expect(page.get_by_text("anthropic:MODEL, openai:MODEL")).to_be_visible()  # the form has loaded
                 name = page.locator(".flow-run-name-input input")
                 name.fill(RUN_NAME)
+                expect(name).to_have_value(RUN_NAME)  # not replaced by a generated name as the form settles
                 page.get_by_role("button", name="Submit").click()
                 page.wait_for_url(re.compile(r".*/deployments/deployment/[^/]+(\?.*)?$"))  # back on the deployment
                 expect(page.get_by_role("link", name=RUN_NAME).first).to_be_visible()  # the run, named as typed
