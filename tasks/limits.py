@@ -45,7 +45,7 @@ from hedgeflow.llm import UnavailableClient
 from hedgeflow.llm.base import ModelClient, ModelReply, ModelRequest
 
 __all__ = ["LIMITS_TTL_S", "LimitedClient", "data_api", "existing_limits", "forget_limits", "limited",
-           "provider_limits", "server_limits"]
+           "provider_limits"]
 
 LIMITS_TTL_S = 60.0  # a limit created or deleted on the server is seen within this
 _PAGE = 200  # the API's largest page
@@ -67,7 +67,7 @@ def _read_limits() -> dict[str, int]:
     return sizes
 
 
-def server_limits() -> dict[str, int]:
+def _sizes() -> dict[str, int]:
     """The server's ``hedgeflow-*`` limits (name -> slots), read at most once a minute per process; empty without a server.
 
     A server that cannot answer counts as one without limits until the next read:
@@ -88,8 +88,8 @@ def server_limits() -> dict[str, int]:
 
 
 def existing_limits() -> frozenset[str]:
-    """The names of ``server_limits()``."""
-    return frozenset(server_limits())
+    """The names of the server's ``hedgeflow-*`` limits (``_sizes``)."""
+    return frozenset(_sizes())
 
 
 def forget_limits() -> None:
@@ -107,7 +107,7 @@ def _gate(name: str, size: int) -> threading.BoundedSemaphore:
 @contextmanager
 def provider_limits(provider: str) -> Iterator[None]:
     """Hold an in-flight slot of ``provider`` and take a rate slot, each only if that limit exists; waits for both."""
-    sizes = server_limits()
+    sizes = _sizes()
     in_flight, rate = in_flight_limit_name(provider), rate_limit_name(provider)
     with ExitStack() as held:
         if in_flight in sizes:
@@ -143,4 +143,4 @@ def limited(client: ModelClient) -> ModelClient:
     if isinstance(client, UnavailableClient):
         return client  # it makes no call
     wanted = {in_flight_limit_name(client.provider), rate_limit_name(client.provider)}
-    return LimitedClient(client) if wanted & set(server_limits()) else client
+    return LimitedClient(client) if wanted & existing_limits() else client
