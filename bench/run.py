@@ -42,6 +42,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
@@ -141,6 +142,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m bench.run") -> in
                         help="CLI: time this hedgeflow command (e.g. an older checkout's) instead of this install's; "
                              "it starts and reuses its own local server, as a user's would")
     args = parser.parse_args(argv)
+    if args.cli_command and not shutil.which(args.cli_command):
+        parser.error(f"--cli-command {args.cli_command!r} is not an executable (give a hedgeflow command's path)")
     wanted = list(ALL_SCENARIOS) if args.scenario == "all" else [s.strip().upper() for s in args.scenario.split(",") if s.strip()]
     unknown = [s for s in wanted if s not in ALL_SCENARIOS]
     if unknown:
