@@ -252,10 +252,14 @@ def _run(argv: Sequence[str] | None) -> int:
 
 
 def _interrupted(signum: int, frame: object) -> NoReturn:
-    """Ctrl-C: silence every logger first, so nothing unwinding prints a traceback or a crash report."""
+    """Ctrl-C: silence every logger, so nothing unwinding prints a traceback or a crash report, and
+    stop the model calls in flight, so the task runner's threads end now rather than at a model's timeout."""
     import logging
 
     logging.disable(logging.CRITICAL)
+    aio = sys.modules.get("hedgeflow.llm.aio")  # not imported: no model call was made
+    if aio is not None:
+        aio.stop()
     raise KeyboardInterrupt
 
 

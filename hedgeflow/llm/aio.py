@@ -6,22 +6,26 @@ So every call runs on one long-lived loop on a daemon thread, and a thread that
 asks waits for its result: ``run_on_loop(coro)``. On that loop a request can be
 cancelled, which closes its connection: how a hedged call aborts its loser.
 A forked child starts its own loop (the parent's thread does not survive a fork).
+``stop()`` (Ctrl-C) cancels every waiting call and refuses new ones, so the
+task runner's threads end at once instead of waiting out a model's timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-__all__ = ["loop", "run_on_loop"]
+__all__ = ["loop", "run_on_loop", "stop"]
 
 T = TypeVar("T")
 
 _lock = threading.Lock()
 _loop: tuple[int, asyncio.AbstractEventLoop] | None = None  # (pid, loop)
+_stopping = threading.Event()
 
 
 def loop() -> asyncio.AbstractEventLoop:
@@ -35,15 +39,34 @@ def loop() -> asyncio.AbstractEventLoop:
         return _loop[1]
 
 
-def run_on_loop(coro: Coroutine[Any, Any, T]) -> T:
+def run_on_loop(coro: Coroutine[Any, Any, T], timeout: float | None = None, *, cleanup: bool = False) -> T:
     """Run ``coro`` on the model-call loop and wait for its result in this thread.
 
-    Interrupting the wait (Ctrl-C, or a Prefect task timeout raised in this thread)
-    cancels the coroutine, so its request is closed rather than left running.
+    Interrupting the wait (Ctrl-C, a Prefect task timeout raised in this thread, or
+    ``timeout`` seconds passing) cancels the coroutine, so its request is closed
+    rather than left running. After ``stop()`` only ``cleanup`` work (closing a
+    connection pool) still runs; anything else raises CancelledError at once.
     """
+    if _stopping.is_set() and not cleanup:
+        coro.close()
+        raise concurrent.futures.CancelledError("model calls were stopped: the process is ending")
     future = asyncio.run_coroutine_threadsafe(coro, loop())
     try:
-        return future.result()
+        return future.result(timeout)
     except BaseException:
         future.cancel()
         raise
+
+
+def stop() -> None:
+    """Cancel every model call in flight and refuse new ones; safe to call from a signal handler."""
+    _stopping.set()
+    with _lock:
+        current = _loop[1] if _loop is not None and _loop[0] == os.getpid() else None
+    if current is not None:
+        current.call_soon_threadsafe(_cancel_all, current)
+
+
+def _cancel_all(running: asyncio.AbstractEventLoop) -> None:
+    for task in asyncio.all_tasks(running):
+        task.cancel()

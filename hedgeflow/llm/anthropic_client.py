@@ -50,6 +50,10 @@ class AnthropicClient:
     def complete(self, request: ModelRequest, output_type: type[T]) -> ModelReply[T]:
         return run_on_loop(self.acomplete(request, output_type))
 
+    def close(self) -> None:
+        """Close the connection pool on the loop that opened it (``client`` does it at exit)."""
+        run_on_loop(self._sdk.close(), timeout=2, cleanup=True)
+
     async def acomplete(self, request: ModelRequest, output_type: type[T]) -> ModelReply[T]:
         """``complete`` on the model-call loop; cancelling it closes the request's connection."""
         started = time.perf_counter()

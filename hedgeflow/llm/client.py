@@ -8,9 +8,12 @@ call to one endpoint shares one connection pool.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import hashlib
 import os
 import threading
+from typing import Protocol
 
 from hedgeflow.errors import InvalidRequestError
 from hedgeflow.llm.base import PROVIDERS, ModelClient, ModelConfig, ModelReply, ModelRequest, Provider
@@ -64,7 +67,11 @@ def parse_model(spec: str) -> ModelConfig:
     return ModelConfig(provider=provider, model=model, base_url=base_url or None)  # type: ignore[arg-type]
 
 
-_clients: dict[tuple[object, ...], ModelClient] = {}
+class _SDKClient(ModelClient, Protocol):
+    def close(self) -> None: ...
+
+
+_clients: dict[tuple[object, ...], _SDKClient] = {}
 _lock = threading.Lock()
 
 
@@ -96,7 +103,7 @@ def make_client(config: ModelConfig, api_key: str | None = None) -> ModelClient:
         return client
 
 
-def _build(config: ModelConfig, key: str) -> ModelClient:
+def _build(config: ModelConfig, key: str) -> _SDKClient:
     if config.provider == "anthropic":
         from hedgeflow.llm.anthropic_client import AnthropicClient
 
@@ -110,3 +117,19 @@ def clear_client_cache() -> None:
     """Forget cached clients (tests, or after keys change)."""
     with _lock:
         _clients.clear()
+
+
+@atexit.register
+def _close_clients() -> None:
+    """Close the cached clients while the interpreter is whole.
+
+    An SDK client still open when the interpreter tears down its modules prints
+    "Exception ignored in ... __del__" (openai's reads a module global by then None);
+    the CLI's ``gc.freeze()`` leaves every client to that teardown.
+    """
+    with _lock:
+        clients = list(_clients.values())
+        _clients.clear()
+    for client in clients:
+        with contextlib.suppress(Exception):  # a pool that will not close in 2 s is left to the exit
+            client.close()

@@ -111,6 +111,9 @@ class FallbackClient:
                 raise
             spent = getattr(exc, "usage", None)  # a malformed answer was billed all the same
             return self._fall_back(request, output_type, f"{type(exc).__name__}: {exc}", spent)
+        except BaseException:  # cancelled or interrupted: says nothing about the provider
+            permit.release()
+            raise
         permit.success()
         return reply
 
