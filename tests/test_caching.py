@@ -133,8 +133,11 @@ def test_unreachable_redis_says_so_and_uses_the_local_tier(tmp_path: Path) -> No
 
 
 def _cli(home: Path, *args: str, redis: str | None = None) -> subprocess.Popen[str]:
-    env = {**os.environ, "HEDGEFLOW_HOME": str(home), "HEDGEFLOW_SERVER": "ephemeral",
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    """``hedgeflow analyze`` in its own process, on the session's Prefect server (needs ``prefect_server``)."""
+    from prefect.settings import PREFECT_API_URL
+
+    env = {**os.environ, "HEDGEFLOW_HOME": str(home), "HEDGEFLOW_SERVER": "off",
+           "PREFECT_API_URL": str(PREFECT_API_URL.value()), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     env.pop("HEDGEFLOW_REDIS_URL", None)
     if redis:
         env["HEDGEFLOW_REDIS_URL"] = redis
@@ -156,7 +159,7 @@ def _result(process: subprocess.Popen[str]) -> dict[str, object]:
 
 
 @pytest.mark.slow
-def test_without_redis_a_second_process_reuses_local_results(tmp_path: Path) -> None:
+def test_without_redis_a_second_process_reuses_local_results(tmp_path: Path, prefect_server: None) -> None:
     args = ("--tickers", "TSLA", "--analysts", ",".join(FEW))
     first = _result(_cli(tmp_path, *args))
     second = _result(_cli(tmp_path, *args))
@@ -174,7 +177,7 @@ def slow_model(fake_model: FakeServer) -> Iterator[FakeServer]:
 @pytest.mark.slow
 @pytest.mark.redis
 def test_with_redis_two_processes_make_each_model_call_once(
-    tmp_path: Path, redis_url: str, slow_model: FakeServer
+    tmp_path: Path, redis_url: str, slow_model: FakeServer, prefect_server: None
 ) -> None:
     from pydantic import SecretStr
 

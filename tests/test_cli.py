@@ -147,25 +147,32 @@ def test_cache_clear_for_a_bundled_ticker_with_nothing_cached_is_fine(capsys: py
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-def test_a_missing_model_block_or_its_missing_key_is_one_line_before_the_run(tmp_path: Path) -> None:
-    env = _env(HEDGEFLOW_HOME=str(tmp_path), PREFECT_HOME=str(tmp_path / "prefect"))  # one ephemeral database
+def test_a_missing_model_block_or_its_missing_key_is_one_line_before_the_run(
+    tmp_path: Path, prefect_server: None
+) -> None:
+    from prefect.settings import PREFECT_API_URL
+
+    # the session's Prefect server (a temporary one per process took most of this test's time); the
+    # block names are this test's own, as the server outlives it
+    suffix = tmp_path.name.replace("_", "-").lower()
+    env = _env(HEDGEFLOW_HOME=str(tmp_path), HEDGEFLOW_SERVER="off", PREFECT_API_URL=str(PREFECT_API_URL.value()))
     env.pop("ANTHROPIC_API_KEY", None)
 
     def analyze(block: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([HEDGEFLOW, "analyze", "--tickers", "AAPL", "--model", f"block:{block}"],
                               capture_output=True, text=True, cwd=ROOT, env=env, timeout=240)
 
-    missing = analyze("hedgeflow-anthropic-model/nope")
+    missing = analyze(f"hedgeflow-anthropic-model/nope-{suffix}")
     assert missing.returncode == 2, missing.stderr[-2000:]
-    assert missing.stderr.startswith("hedgeflow: error: no model block 'hedgeflow-anthropic-model/nope'")
+    assert missing.stderr.startswith(f"hedgeflow: error: no model block 'hedgeflow-anthropic-model/nope-{suffix}'")
     assert len(missing.stderr.strip().splitlines()) == 1 and missing.stdout == ""
 
-    save = "from blocks.models import AnthropicModel; AnthropicModel(model='claude-haiku-4-5').save('keyless')"
+    save = f"from blocks.models import AnthropicModel; AnthropicModel(model='claude-haiku-4-5').save('keyless-{suffix}')"
     subprocess.run([sys.executable, "-c", save], cwd=ROOT, env=env, check=True, capture_output=True, timeout=240)
-    keyless = analyze("hedgeflow-anthropic-model/keyless")
+    keyless = analyze(f"hedgeflow-anthropic-model/keyless-{suffix}")
     assert keyless.returncode == 2, keyless.stderr[-2000:]
     assert keyless.stderr == (
-        "hedgeflow: error: model block 'hedgeflow-anthropic-model/keyless': no API key for anthropic: "
+        f"hedgeflow: error: model block 'hedgeflow-anthropic-model/keyless-{suffix}': no API key for anthropic: "
         "set ANTHROPIC_API_KEY or configure the model block\n"
     )
 
@@ -185,10 +192,13 @@ def test_json_output_is_the_run_result_and_nothing_else_and_stderr_stays_empty(t
 
 
 @pytest.mark.slow
-def test_verbose_shows_task_logs_and_plain_text_is_the_report(tmp_path: Path) -> None:
+def test_verbose_shows_task_logs_and_plain_text_is_the_report(tmp_path: Path, prefect_server: None) -> None:
+    from prefect.settings import PREFECT_API_URL
+
+    env = _env(HEDGEFLOW_HOME=str(tmp_path), HEDGEFLOW_SERVER="off", PREFECT_API_URL=str(PREFECT_API_URL.value()))
     out = subprocess.run(
         [HEDGEFLOW, "analyze", "--tickers", "AAPL", "--analysts", "Technicals", "--verbose"],
-        capture_output=True, text=True, cwd=ROOT, env=_env(HEDGEFLOW_HOME=str(tmp_path)), timeout=240,
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=240,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-2000:]
     assert "INFO" in out.stderr and "technicals AAPL:" in out.stderr
