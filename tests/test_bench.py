@@ -102,6 +102,7 @@ def test_every_scenario_runs_end_to_end_at_tiny_latencies(tmp_path: Path) -> Non
     assert processes["rules_warm"]["wall_s"]["median"] > 0
     assert [row["measured"] != "not run" for row in report["issue_20"]].count(True) == 9  # every row measured
     assert "error" not in report["TRIG"] and report["TRIG"]["process"]["run_s"]["median"] > 0  # both workers ran
+    assert all(report["TRIG"][kind]["tail_s"]["median"] >= 0 for kind in ("hedgeflow", "process"))  # each settled
     assert {t["target"] for t in report["targets"]} >= {"S1 <= 1.3 x limit", "S2 < 0.5 s flow time",
                                                         "S7 all complete, total <= 2 x S1"}
     assert not Path(report["meta"]["base"]).exists()  # the temporary home (and its server) is gone
