@@ -156,3 +156,40 @@ def test_clients_are_cached_per_endpoint(fake_model: FakeServer) -> None:
     assert client_for(fake_model, "openai") is client_for(fake_model, "openai")
     assert client_for(fake_model, "openai") is not client_for(fake_model, "openai", key="sk-other-key-123456")
     assert AnalystAnswer.model_validate({"signal": "Bullish", "confidence": 140, "reasoning": "x"}).confidence == 100
+
+
+_EXIT_CHECK = """
+import atexit, sys
+
+opened = []
+# registered before the client module's own handler, so it runs after it (atexit is last in, first out)
+atexit.register(lambda: print(" ".join(str(c._sdk.is_closed()) for c in opened)))
+from hedgeflow.llm import model_signal
+from hedgeflow.llm.client import make_client, parse_model
+from tests.fakes import FAKE_KEY
+from tests.test_llm_clients import ANALYSIS, PERSONA, RULES
+
+for spec, call in zip(sys.argv[1:], (True, False)):
+    client = make_client(parse_model(spec), api_key=FAKE_KEY)
+    opened.append(client)
+    if call:  # one used on the model-call loop, one never used
+        assert model_signal(client, PERSONA, ANALYSIS, RULES).source == "model"
+import gc
+gc.freeze()  # as the CLI does: nothing is left for a final collection to close
+"""
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_clients_are_closed_at_exit_and_the_exit_is_silent(fake_model: FakeServer, provider: str) -> None:
+    # an SDK client left open to the interpreter's teardown printed "Exception ignored in ... __del__"
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    base = fake_model.url if provider == "anthropic" else f"{fake_model.url}/v1"
+    specs = [f"{provider}:used@{base}", f"{provider}:unused@{base}"]
+    done = subprocess.run([sys.executable, "-c", _EXIT_CHECK, *specs], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).parent.parent)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["True", "True"]
+    assert done.stderr == ""

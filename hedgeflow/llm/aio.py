@@ -19,7 +19,7 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-__all__ = ["loop", "run_on_loop", "stop"]
+__all__ = ["loop", "run_close", "run_on_loop", "stop"]
 
 T = TypeVar("T")
 
@@ -39,23 +39,33 @@ def loop() -> asyncio.AbstractEventLoop:
         return _loop[1]
 
 
-def run_on_loop(coro: Coroutine[Any, Any, T], timeout: float | None = None, *, cleanup: bool = False) -> T:
+def run_on_loop(coro: Coroutine[Any, Any, T]) -> T:
     """Run ``coro`` on the model-call loop and wait for its result in this thread.
 
-    Interrupting the wait (Ctrl-C, a Prefect task timeout raised in this thread, or
-    ``timeout`` seconds passing) cancels the coroutine, so its request is closed
-    rather than left running. After ``stop()`` only ``cleanup`` work (closing a
-    connection pool) still runs; anything else raises CancelledError at once.
+    Interrupting the wait (Ctrl-C, or a Prefect task timeout raised in this thread)
+    cancels the coroutine, so its request is closed rather than left running.
+    After ``stop()`` it raises CancelledError at once.
     """
-    if _stopping.is_set() and not cleanup:
+    if _stopping.is_set():
         coro.close()
         raise concurrent.futures.CancelledError("model calls were stopped: the process is ending")
     future = asyncio.run_coroutine_threadsafe(coro, loop())
     try:
-        return future.result(timeout)
+        return future.result()
     except BaseException:
         future.cancel()
         raise
+
+
+def run_close(coro: Coroutine[Any, Any, None], timeout: float = 2.0) -> None:
+    """Run a client's closing coroutine: on the model-call loop when this process started one (its
+    connections live there), else on a throwaway loop; also after ``stop()``."""
+    with _lock:
+        current = _loop[1] if _loop is not None and _loop[0] == os.getpid() else None
+    if current is None:
+        asyncio.run(asyncio.wait_for(coro, timeout))
+    else:
+        asyncio.run_coroutine_threadsafe(coro, current).result(timeout)
 
 
 def stop() -> None:

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import openai
 from pydantic import BaseModel
 
-from hedgeflow.llm.aio import run_on_loop
+from hedgeflow.llm.aio import run_close, run_on_loop
 from hedgeflow.llm.base import ModelConfig, ModelReply, ModelRequest
 from hedgeflow.llm.errors import ModelError, ModelOutputError, sdk_error
 from hedgeflow.llm.latency import LatencyTimeout
@@ -52,7 +52,7 @@ class OpenAIClient:
 
     def close(self) -> None:
         """Close the connection pool on the loop that opened it (``client`` does it at exit)."""
-        run_on_loop(self._sdk.close(), timeout=2, cleanup=True)
+        run_close(self._sdk.close())
 
     async def acomplete(self, request: ModelRequest, output_type: type[T]) -> ModelReply[T]:
         """``complete`` on the model-call loop; cancelling it closes the request's connection."""
