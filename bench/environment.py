@@ -55,8 +55,14 @@ class Env:
         return f"openai-compatible:fake@{self.model.url}/v1"
 
     def set_latency(self, model: float, data: float, fault_rate: float = 0.0, outage: bool = False) -> None:
+        """The fakes' behaviour for the next runs, which start with new model clients, as a user's process
+        does: a client learns its provider's latency, and one taught by the zero-latency warm-up hedged
+        every call of the next scenario after its 1 s floor (S1 sent 77 requests for 39 calls)."""
+        from hedgeflow.llm.client import clear_client_cache
+
         self.model.reset(latency=model, fault_rate=fault_rate, outage=outage)
         self.data.reset(latency=data, fault_rate=0.0)
+        clear_client_cache()
 
 
 def prepare_environment(base: str, redis: str | None, model_timeout_s: float) -> None:

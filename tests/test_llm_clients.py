@@ -193,3 +193,18 @@ def test_clients_are_closed_at_exit_and_the_exit_is_silent(fake_model: FakeServe
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["True", "True"]
     assert done.stderr == ""
+
+
+def test_clearing_the_cache_closes_its_clients_and_the_next_one_starts_without_history(fake_model: FakeServer) -> None:
+    # the benchmark clears it between scenarios: a client taught by a zero-latency run hedged every call
+    # of the next scenario at the 1 s floor
+    from hedgeflow.llm.client import clear_client_cache
+
+    clear_client_cache()  # earlier tests taught the cached client
+    first = client_for(fake_model, "openai")
+    model_signal(first, PERSONA, ANALYSIS, RULES)
+    assert len(first.timeouts._latencies) == 1  # type: ignore[attr-defined]
+    clear_client_cache()
+    second = client_for(fake_model, "openai")
+    assert second is not first and first._sdk.is_closed()  # type: ignore[attr-defined]
+    assert second.timeouts.median_s(1) is None  # type: ignore[attr-defined]

@@ -113,19 +113,15 @@ def _build(config: ModelConfig, key: str) -> _SDKClient:
     return OpenAIClient(config, key)
 
 
-def clear_client_cache() -> None:
-    """Forget cached clients (tests, or after keys change)."""
-    with _lock:
-        _clients.clear()
-
-
 @atexit.register
-def _close_clients() -> None:
-    """Close the cached clients while the interpreter is whole.
+def clear_client_cache() -> None:
+    """Close and forget the cached clients; the next ones start with no latency history (tests, the
+    benchmark's scenarios, or after keys change).
 
-    An SDK client still open when the interpreter tears down its modules prints
-    "Exception ignored in ... __del__" (openai's reads a module global by then None);
-    the CLI's ``gc.freeze()`` leaves every client to that teardown.
+    Also run at exit, while the interpreter is whole: an SDK client still open when
+    the interpreter tears down its modules prints "Exception ignored in ... __del__"
+    (openai's reads a module global by then None), and the CLI's ``gc.freeze()``
+    leaves every client to that teardown.
     """
     with _lock:
         clients = list(_clients.values())
