@@ -35,5 +35,13 @@ def cold_cache(prefect_server: None) -> Iterator[None]:
     MEMORY.clear()
 
 
+def on_session_server() -> dict[str, str]:
+    """Environment for a ``hedgeflow`` subprocess to run on the session's server (needs ``prefect_server``)
+    instead of starting a Prefect server of its own: ``HEDGEFLOW_SERVER=off`` keeps this ``PREFECT_API_URL``."""
+    from prefect.settings import PREFECT_API_URL
+
+    return {"HEDGEFLOW_SERVER": "off", "PREFECT_API_URL": str(PREFECT_API_URL.value())}
+
+
 def run_flow(flow: Any, **parameters: Any) -> Any:
     return asyncio.run(flow(**parameters))

@@ -15,7 +15,7 @@ import pytest
 
 from hedgeflow.schemas import RunResult
 from tests.fakes import FakeServer, fake_model, fake_model_server  # noqa: F401 - fixtures
-from tests.flowkit import run_flow
+from tests.flowkit import on_session_server, run_flow
 
 ROOT = Path(__file__).resolve().parents[1]
 END = dt.date(2025, 10, 8)
@@ -134,10 +134,8 @@ def test_unreachable_redis_says_so_and_uses_the_local_tier(tmp_path: Path) -> No
 
 def _cli(home: Path, *args: str, redis: str | None = None) -> subprocess.Popen[str]:
     """``hedgeflow analyze`` in its own process, on the session's Prefect server (needs ``prefect_server``)."""
-    from prefect.settings import PREFECT_API_URL
-
-    env = {**os.environ, "HEDGEFLOW_HOME": str(home), "HEDGEFLOW_SERVER": "off",
-           "PREFECT_API_URL": str(PREFECT_API_URL.value()), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env = {**os.environ, "HEDGEFLOW_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           **on_session_server()}
     env.pop("HEDGEFLOW_REDIS_URL", None)
     if redis:
         env["HEDGEFLOW_REDIS_URL"] = redis

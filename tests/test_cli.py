@@ -17,6 +17,7 @@ import pytest
 from deployments.cli import _parser, main
 from deployments.cli_analyze import build_request
 from hedgeflow.analysts.registry import CATALOGUE
+from tests.flowkit import on_session_server
 
 ROOT = Path(__file__).resolve().parents[1]
 HEDGEFLOW = str(Path(sys.executable).with_name("hedgeflow"))
@@ -150,12 +151,10 @@ def test_cache_clear_for_a_bundled_ticker_with_nothing_cached_is_fine(capsys: py
 def test_a_missing_model_block_or_its_missing_key_is_one_line_before_the_run(
     tmp_path: Path, prefect_server: None
 ) -> None:
-    from prefect.settings import PREFECT_API_URL
-
     # the session's Prefect server (a temporary one per process took most of this test's time); the
     # block names are this test's own, as the server outlives it
     suffix = tmp_path.name.replace("_", "-").lower()
-    env = _env(HEDGEFLOW_HOME=str(tmp_path), HEDGEFLOW_SERVER="off", PREFECT_API_URL=str(PREFECT_API_URL.value()))
+    env = _env(HEDGEFLOW_HOME=str(tmp_path), **on_session_server())
     env.pop("ANTHROPIC_API_KEY", None)
 
     def analyze(block: str) -> subprocess.CompletedProcess[str]:
@@ -193,9 +192,7 @@ def test_json_output_is_the_run_result_and_nothing_else_and_stderr_stays_empty(t
 
 @pytest.mark.slow
 def test_verbose_shows_task_logs_and_plain_text_is_the_report(tmp_path: Path, prefect_server: None) -> None:
-    from prefect.settings import PREFECT_API_URL
-
-    env = _env(HEDGEFLOW_HOME=str(tmp_path), HEDGEFLOW_SERVER="off", PREFECT_API_URL=str(PREFECT_API_URL.value()))
+    env = _env(HEDGEFLOW_HOME=str(tmp_path), **on_session_server())
     out = subprocess.run(
         [HEDGEFLOW, "analyze", "--tickers", "AAPL", "--analysts", "Technicals", "--verbose"],
         capture_output=True, text=True, cwd=ROOT, env=env, timeout=240,

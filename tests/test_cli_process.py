@@ -20,6 +20,7 @@ import pytest
 
 from deployments.cli import main
 from hedgeflow.store import database_url, get_engine, persist_run
+from tests.flowkit import on_session_server
 from tests.test_store import make_result
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,16 +101,13 @@ def test_ctrl_c_during_a_model_call_ends_the_run_at_once_and_quietly_with_130(
     # "Exception ignored in ... __del__" (both were so before the model-call loop's stop() and close at exit).
     # The run uses the session's Prefect server: an ephemeral one shares the run's stderr, and its own
     # shutdown sometimes logs a cancelled database rollback there (Prefect's server, not this process)
-    from prefect.settings import PREFECT_API_URL
-
     with socket.create_server(("127.0.0.1", 0), backlog=128) as silent:
         silent.settimeout(120)
         model = f"openai-compatible:silent@http://127.0.0.1:{silent.getsockname()[1]}/v1"
         run = subprocess.Popen(
             [HEDGEFLOW, "analyze", "--tickers", "AAPL,NVDA", "--model", model],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
-            env=_env(tmp_path, HEDGEFLOW_MODEL_TIMEOUT_S="600", HEDGEFLOW_SERVER="off",
-                     PREFECT_API_URL=str(PREFECT_API_URL.value())),
+            env=_env(tmp_path, HEDGEFLOW_MODEL_TIMEOUT_S="600", **on_session_server()),
         )  # fmt: skip
         connection, _ = silent.accept()
         run.send_signal(signal.SIGINT)

@@ -28,6 +28,12 @@ _loop: tuple[int, asyncio.AbstractEventLoop] | None = None  # (pid, loop)
 _stopping = threading.Event()
 
 
+def _started() -> asyncio.AbstractEventLoop | None:
+    """This process's model-call loop if it has started one (a forked child has not, until it calls)."""
+    with _lock:
+        return _loop[1] if _loop is not None and _loop[0] == os.getpid() else None
+
+
 def loop() -> asyncio.AbstractEventLoop:
     """The process's model-call loop, started on first use."""
     global _loop
@@ -60,8 +66,7 @@ def run_on_loop(coro: Coroutine[Any, Any, T]) -> T:
 def run_close(coro: Coroutine[Any, Any, None], timeout: float = 2.0) -> None:
     """Run a client's closing coroutine: on the model-call loop when this process started one (its
     connections live there), else on a throwaway loop; also after ``stop()``."""
-    with _lock:
-        current = _loop[1] if _loop is not None and _loop[0] == os.getpid() else None
+    current = _started()
     if current is None:
         asyncio.run(asyncio.wait_for(coro, timeout))
     else:
@@ -71,8 +76,7 @@ def run_close(coro: Coroutine[Any, Any, None], timeout: float = 2.0) -> None:
 def stop() -> None:
     """Cancel every model call in flight and refuse new ones; safe to call from a signal handler."""
     _stopping.set()
-    with _lock:
-        current = _loop[1] if _loop is not None and _loop[0] == os.getpid() else None
+    current = _started()
     if current is not None:
         current.call_soon_threadsafe(_cancel_all, current)
 
