@@ -23,7 +23,7 @@ __all__ = ["loop", "run_close", "run_on_loop", "stop"]
 
 T = TypeVar("T")
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: stop() runs in a signal handler, perhaps while this thread holds it
 _loop: tuple[int, asyncio.AbstractEventLoop] | None = None  # (pid, loop)
 _stopping = threading.Event()
 
