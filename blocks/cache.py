@@ -20,9 +20,8 @@ from prefect.filesystems import LocalFileSystem, WritableFileSystem
 from prefect.locking.protocol import LockManager
 from pydantic import Field, SecretStr
 
-from blocks.locking import AtomicFileLockManager, ExpiringRedisLockManager
+from blocks.locking import AtomicFileLockManager
 from blocks.memory import MEMORY, Tier
-from blocks.redis_pool import redis_client
 from hedgeflow.paths import home
 
 __all__ = ["MEMORY", "CacheBackend", "HedgeflowCache", "RedisStorage", "TieredResultStorage", "redis_problem"]
@@ -42,10 +41,10 @@ class RedisStorage(WritableFileSystem):
     url: SecretStr = Field(description="redis://host:port/db")
 
     def read_path(self, path: str, _sync: bool = True) -> bytes | None:  # type: ignore[override]
-        return redis_client(self.url.get_secret_value()).get(path)  # type: ignore[return-value]
+        return self.client().get(path)  # type: ignore[no-any-return]
 
     def write_path(self, path: str, content: bytes, _sync: bool = True) -> bool:  # type: ignore[override]
-        return bool(redis_client(self.url.get_secret_value()).set(path, content))
+        return bool(self.client().set(path, content))
 
     async def aread_path(self, path: str) -> bytes | None:
         return await asyncio.to_thread(self.read_path, path)
@@ -54,7 +53,9 @@ class RedisStorage(WritableFileSystem):
         return await asyncio.to_thread(self.write_path, path, content)
 
     def client(self) -> Any:
-        """The pooled sync client, for maintenance such as clearing keys."""
+        """The pooled sync client (redis-py loads with the first Redis storage used, not with this module)."""
+        from blocks.redis_pool import redis_client
+
         return redis_client(self.url.get_secret_value())
 
     async def get_directory(self, from_path: str | None = None, local_path: str | None = None) -> None:
@@ -75,8 +76,8 @@ class TieredResultStorage(WritableFileSystem):
 
     _block_type_name: ClassVar[str] = "Hedgeflow Tiered Result Storage"
     _description: ClassVar[str] = (
-        "Where Hedgeflow runs keep cached task results (fetched data, analyst signals). Each run saves it "
-        "itself as hedgeflow-task-results-TIER-HASH, because Prefect needs a task's result storage saved; "
+        "Where Hedgeflow runs keep cached task results (fetched data, analyst signals). Runs save it "
+        "themselves as hedgeflow-task-results-TIER-HASH, because Prefect needs a task's result storage saved; "
         "configure caching with the Hedgeflow Cache block instead."
     )
 
@@ -184,6 +185,8 @@ class HedgeflowCache(Block):
             url = self.redis_url.get_secret_value()
             problem = redis_problem(url)
             if problem is None:
+                from blocks.redis_locking import ExpiringRedisLockManager
+
                 base = url.rstrip("/").rsplit("/", 1)[0] if urlparse(url).path.strip("/").isdigit() else url.rstrip("/")
                 return CacheBackend(
                     result_storage=TieredResultStorage(redis_url=SecretStr(f"{base}/{self.result_db}")),

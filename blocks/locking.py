@@ -12,7 +12,8 @@ and removed, or a Redis round trip) kept the machine's cores busy waiting.
 Task runs take locks from many threads at once (the flow's thread pool) and,
 for async tasks, from an event loop per task run: so no lock manager keeps an
 async client (bound to the loop that created it); the async methods run the
-sync ones in a thread.
+sync ones in a thread. The Redis tier's manager is in ``blocks.redis_locking``, so a
+process without Redis never imports redis-py.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import contextlib
 import datetime as dt
 import os
 import random
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -30,21 +30,16 @@ from typing import Any
 
 import pydantic_core
 from prefect.locking.filesystem import FileSystemLockManager
-from prefect_redis.locking import RedisLockManager
-from redis.exceptions import LockError
-from redis.lock import Lock
 
 from blocks.memory import MEMORY
-from blocks.owners import Owner, current_owner, describe, is_alive, log, start_heartbeat
-from blocks.redis_pool import redis_client
+from blocks.owners import Owner, current_owner, describe, is_alive, log
 
-__all__ = ["LOCK_HOLD_S", "WAIT_NOTICE_S", "AtomicFileLockManager", "ExpiringRedisLockManager"]
+__all__ = ["LOCK_HOLD_S", "WAIT_NOTICE_S", "AtomicFileLockManager"]
 
 LOCK_HOLD_S = 300.0  # longer than any model call with its retries
 POLL_S = 0.05  # the first look again after a lost race
 MAX_POLL_S = 0.5  # a long wait looks this often: a freed key is seen within it
 WAIT_NOTICE_S = 5.0  # a wait this long says what it waits for, once
-_DELETE_IF = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1], KEYS[2]) end return 0"
 
 
 class _Backoff:
@@ -91,94 +86,6 @@ class _WarmKeysSkipLocks:
             warm.discard((key, holder))
             return True
         return False
-
-
-class ExpiringRedisLockManager(_WarmKeysSkipLocks, RedisLockManager):
-    """prefect-redis's lock manager with expiring locks, on the process's shared blocking pool.
-
-    Only the sync client is used: prefect-redis's async client is bound to the
-    event loop that first used it ("Lock ... is bound to a different event
-    loop" once task runs bring their own loops), and its default pool raises
-    ``MaxConnectionsError`` past 100 connections. Waiting for a lock polls
-    instead of taking a lock without expiry, as prefect-redis does.
-    """
-
-    def _init_clients(self) -> None:
-        url = self.connection_url or f"redis://{self.host}:{self.port}/{self.db}"
-        self.client = redis_client(url)
-        self._url = url
-        self._guard = threading.Lock()  # _locks is shared by every thread of the process
-
-    def _owner_of(self, name: str) -> tuple[bytes | str | None, Owner | None]:
-        token, raw = self.client.mget(name, f"{name}:owner")
-        return token, (pydantic_core.from_json(raw) if raw else None)
-
-    def _free_if_dead(self, name: str) -> Owner | None:
-        """Delete the lock when its owner is known dead; else the owner (for the wait's notice)."""
-        token, owner = self._owner_of(name)
-        if token is not None and owner is not None and not is_alive(owner, self.client):
-            self.client.eval(_DELETE_IF, 2, name, f"{name}:owner", token)
-            log.info("freed %s: its owner %s is gone", name, describe(owner))
-            return None
-        return owner
-
-    def acquire_lock(self, key: str, holder: str, acquire_timeout: float | None = None,
-                     hold_timeout: float | None = None) -> bool:
-        if self._is_warm(key, holder):
-            return True
-        name = self._lock_name_for_key(key)
-        if self.is_lock_holder(key, holder):
-            return True
-        hold = hold_timeout or LOCK_HOLD_S
-        lock = Lock(self.client, name, timeout=hold, thread_local=False)
-        deadline = None if acquire_timeout is None else time.monotonic() + acquire_timeout
-        waiting, checked, backoff = _Waiting(key), 0.0, _Backoff()
-        while not lock.acquire(token=holder, blocking=False):
-            if time.monotonic() - checked >= 1.0:  # at most one owner check a second
-                checked = time.monotonic()
-                waiting.tick(self._free_if_dead(name))
-            if deadline is not None and time.monotonic() >= deadline:
-                return False
-            time.sleep(backoff.delay())
-        start_heartbeat(self.client, self._url)
-        self.client.set(f"{name}:owner", pydantic_core.to_json(current_owner()), px=int(hold * 1000))
-        with self._guard:
-            self._locks[name] = lock
-        return True
-
-    async def aacquire_lock(self, key: str, holder: str, acquire_timeout: float | None = None,
-                            hold_timeout: float | None = None) -> bool:
-        return await asyncio.to_thread(self.acquire_lock, key, holder, acquire_timeout, hold_timeout)
-
-    def release_lock(self, key: str, holder: str) -> None:
-        if self._was_warm(key, holder):
-            return
-        name = self._lock_name_for_key(key)
-        with self._guard:
-            lock = self._locks.pop(name, None) if self.is_lock_holder(key, holder) else None
-        if lock is None:
-            super().release_lock(key, holder)  # not ours: fine if already gone, else prefect-redis says so
-            return
-        try:
-            lock.release()
-            self.client.delete(f"{name}:owner")
-        except LockError:
-            pass  # expired meanwhile: nothing left to release
-
-    def wait_for_lock(self, key: str, timeout: float | None = None) -> bool:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        name, waiting, checked, backoff = self._lock_name_for_key(key), _Waiting(key), 0.0, _Backoff()
-        while self.is_locked(key):
-            if time.monotonic() - checked >= 1.0:
-                checked = time.monotonic()
-                waiting.tick(self._free_if_dead(name))
-            if deadline is not None and time.monotonic() >= deadline:
-                return False
-            time.sleep(backoff.delay())
-        return True
-
-    async def await_for_lock(self, key: str, timeout: float | None = None) -> bool:
-        return await asyncio.to_thread(self.wait_for_lock, key, timeout)
 
 
 class AtomicFileLockManager(_WarmKeysSkipLocks, FileSystemLockManager):

@@ -14,10 +14,8 @@ import datetime as dt
 import os
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import (
     JSON,
     CheckConstraint,
@@ -34,6 +32,7 @@ from sqlalchemy import (
     delete,
     event,
     insert,
+    inspect,
     select,
     text,
 )
@@ -44,8 +43,12 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from hedgeflow.paths import home
 from hedgeflow.schemas import RunResult
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 __all__ = [
     "DATABASE_URL_ENV",
+    "HEAD_REVISION",
     "MIGRATIONS_DIR",
     "OrderRow",
     "RunRow",
@@ -71,6 +74,9 @@ DATABASE_URL_ENV = "HEDGEFLOW_DATABASE_URL"
 MIGRATIONS_DIR = Path(__file__).with_name("store_migrations")
 # Not "alembic_version": the Prefect server keeps its own there when both share one PostgreSQL database.
 VERSION_TABLE = "hedgeflow_alembic_version"
+# The newest migration's revision (store_migrations/versions): a database already there needs no Alembic, whose
+# import costs a process a quarter of a second; tests/test_store.py checks it against Alembic's own head.
+HEAD_REVISION = "0001"
 _PG_MIGRATION_LOCK = 0x4845_4447  # "HEDG": one migrator at a time per PostgreSQL database
 
 # Named constraints, so later migrations (and SQLite batch mode) can drop and alter them by name.
@@ -224,6 +230,8 @@ def get_engine(url: str | None = None) -> Engine:
 
 def alembic_config(url: str | URL | None = None) -> Config:
     """Alembic configured from Python: no alembic.ini is needed at run time."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("version_table", VERSION_TABLE)
@@ -235,6 +243,8 @@ def alembic_config(url: str | URL | None = None) -> Config:
 
 def _migrate(engine: Engine, revision: str, *, up: bool) -> None:
     """Run Alembic on a connection of ``engine`` in one transaction (DDL is transactional on PostgreSQL)."""
+    from alembic import command
+
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":  # two processes starting at once must not both create tables
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
@@ -271,13 +281,23 @@ def downgrade(engine: Engine, revision: str = "base") -> None:
     _migrate(engine, revision, up=False)
 
 
+def _recorded_revisions(engine: Engine) -> list[str]:
+    """The revisions Alembic recorded in ``engine``'s database; none before its first migration."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table(VERSION_TABLE):
+            return []
+        return list(connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars())
+
+
 def ensure_schema(engine: Engine) -> None:
-    """``alembic upgrade head`` once per URL per process; later calls cost a set lookup."""
+    """``alembic upgrade head`` once per URL per process, unless the database says it is at head already;
+    later calls cost a set lookup."""
     key = _url_key(engine)
     with _at_head_lock:
         if key in _at_head:
             return
-        _migrate(engine, "head", up=True)
+        if _recorded_revisions(engine) != [HEAD_REVISION]:
+            _migrate(engine, "head", up=True)
         _at_head.add(key)
 
 

@@ -26,7 +26,7 @@ from prefect.transactions import get_transaction
 from prefect.utilities.asyncutils import run_coro_as_sync
 
 from blocks.cache import MEMORY, CacheBackend
-from hedgeflow.analysts.registry import load_analyst
+from hedgeflow.analysts.registry import analyst_version
 from hedgeflow.backtest.chart import equity_png
 from hedgeflow.backtest.committee import DateCommittee, committee_as_of
 from hedgeflow.backtest.models import BacktestRequest, BacktestResult
@@ -66,7 +66,7 @@ def _served_from_memory(record: str) -> bool:
 def committee_options(backend: CacheBackend, refresh: bool, analysts: list[str], end: dt.date) -> dict[str, Any]:
     """``committee_task``'s cache options; each analyst's code version is hashed here, once, before threads ask."""
     for key in analysts:
-        _ = load_analyst(key).version  # parses sources with ``ast``: many pool threads at once would repeat it
+        analyst_version(key)  # parses sources with ``ast``: many pool threads at once would repeat it
     return cache_options("backtest", backend, refresh, "prices", end)
 
 

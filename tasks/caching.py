@@ -21,8 +21,8 @@ from prefect.client.schemas.objects import State
 from prefect.context import TaskRunContext
 from prefect.utilities.annotations import quote
 
-from blocks.cache import MEMORY, CacheBackend, HedgeflowCache
-from hedgeflow.analysts.registry import load_analyst
+from blocks.cache import MEMORY, CacheBackend, HedgeflowCache, TieredResultStorage
+from hedgeflow.analysts.registry import analyst_version
 from hedgeflow.cache_rules import data_version as _data_version
 from hedgeflow.cache_rules import dataset_expiry, fingerprint
 from hedgeflow.paths import home
@@ -85,7 +85,7 @@ def analyst_cache_key(context: TaskRunContext | None, parameters: dict[str, Any]
     if isinstance(snapshot, quote):
         snapshot = snapshot.unquote()
     analyst = parameters["analyst"]
-    version = load_analyst(analyst).version
+    version = analyst_version(analyst)
     digest = _digest(analyst, version, snapshot.start, snapshot.end, parameters["model"], snapshot.fingerprint or fingerprint(snapshot))
     return f"{snapshot.ticker}-analyst-{analyst}-{digest}"
 
@@ -98,7 +98,7 @@ def backtest_committee_cache_key(context: TaskRunContext | None, parameters: dic
     """
     p = parameters
     tickers = "-".join(sorted(p["tickers"]))
-    analysts = [(key, load_analyst(key).version) for key in p["analysts"]]
+    analysts = [(key, analyst_version(key)) for key in p["analysts"]]
     digest = _digest(p["provider"], p["tickers"], p["day"], p["analysts"], analysts, p["model"], data_version())
     return f"{tickers[:80]}-backtest-{digest}"
 
@@ -139,10 +139,12 @@ _BACKENDS: dict[tuple[str | None, str, str], CacheBackend] = {}
 
 
 async def cache_backend() -> CacheBackend:
-    """The process's cache backend for HEDGEFLOW_REDIS_URL, built and saved once per process and API.
+    """The process's cache backend for HEDGEFLOW_REDIS_URL, built once per process and API.
 
     Prefect wants a task's result storage saved server-side; the block's name
-    is derived from its settings, so every process saves the same document.
+    is derived from its settings, so every process needs the same document. It
+    is loaded when the server has it as wanted (one read) and saved otherwise
+    (several writes, about ten times the time).
     """
     from prefect.settings import PREFECT_API_URL
 
@@ -152,8 +154,16 @@ async def cache_backend() -> CacheBackend:
     backend = _BACKENDS.get(key)
     if backend is None:
         backend = config.backend()
-        storage = backend.result_storage
-        await storage.asave(result_storage_name(backend), overwrite=True)
+        name = result_storage_name(backend)
+        try:
+            saved: TieredResultStorage | None = await TieredResultStorage.aload(name)
+        except ValueError:  # not on this server yet
+            saved = None
+        wanted = backend.result_storage
+        if saved is not None and all(getattr(saved, f) == getattr(wanted, f) for f in type(wanted).model_fields):
+            backend.result_storage = saved  # carries the document's id, which Prefect's result records name
+        else:
+            await wanted.asave(name, overwrite=True)
         _BACKENDS[key] = backend
     return backend
 

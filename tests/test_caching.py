@@ -70,15 +70,12 @@ def test_a_model_change_recomputes_only_the_analysts(cold_cache: None, fake_mode
 def test_an_analyst_code_change_recomputes_only_that_analyst(
     cold_cache: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dataclasses import replace
-
     from hedgeflow.analysts import registry
 
     _run(tickers=["AAPL"], analysts=FEW)
-    changed = replace(registry.load_analyst("valuation"), version="edited-code")
-    original = registry.load_analyst
-    monkeypatch.setattr(registry, "load_analyst", lambda key: changed if key == "valuation" else original(key))
-    monkeypatch.setattr("tasks.caching.load_analyst", registry.load_analyst)
+    original = registry.analyst_version
+    monkeypatch.setattr("tasks.caching.analyst_version",
+                        lambda key: "edited-code" if key == "valuation" else original(key))
     again = _run(tickers=["AAPL"], analysts=FEW)
     assert again.cache.lookups - again.cache.hits == 1
 

@@ -305,7 +305,8 @@ def test_a_cold_seven_ticker_run_with_redis_completes(
 
 _HOLD = """
 import sys, time
-from blocks.locking import AtomicFileLockManager, ExpiringRedisLockManager
+from blocks.locking import AtomicFileLockManager
+from blocks.redis_locking import ExpiringRedisLockManager
 kind, where, key = sys.argv[1:4]
 if kind == "redis":
     manager = ExpiringRedisLockManager(connection_url=where)
@@ -344,7 +345,8 @@ def test_a_file_lock_of_a_killed_process_is_freed_at_once(tmp_path: Path) -> Non
 
 @pytest.mark.redis
 def test_a_redis_lock_of_a_killed_process_is_freed_at_once(redis_url: str) -> None:
-    from blocks.locking import LOCK_HOLD_S, ExpiringRedisLockManager
+    from blocks.locking import LOCK_HOLD_S
+    from blocks.redis_locking import ExpiringRedisLockManager
 
     url = f"{redis_url.rstrip('/')}/2"
     key = f"fault-matrix-{uuid.uuid4().hex[:12]}"

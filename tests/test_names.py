@@ -7,6 +7,8 @@ import datetime as dt
 import uuid
 from typing import Any
 
+import pytest
+
 BUNDLE_END = dt.date(2025, 10, 8)  # the last price date of the bundled data (hedgeflow/data/bundled/PROVENANCE.md)
 
 
@@ -92,6 +94,39 @@ def test_the_signals_artifact_description_names_the_run_not_its_id() -> None:
     text = signals_description(result)
     assert text == "Every analyst's signal for AAPL, NVDA, 2025-07-09 to 2025-10-08, model rules"
     assert run_id not in text
+
+
+def test_a_process_reads_the_saved_result_storage_and_rewrites_one_that_differs(
+    cold_cache: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every process needs the same saved document: one that is as wanted is read (not written again, so its
+    update time stays), one edited to point elsewhere is written back, and either way the run's storage
+    carries the server's document id, which Prefect's result records name."""
+    from prefect.client.orchestration import get_client
+
+    import tasks.caching as caching
+    from blocks.cache import TieredResultStorage
+
+    first = asyncio.run(caching.cache_backend())
+    name = caching.result_storage_name(first)
+    wanted = first.result_storage.local_path
+
+    async def document() -> Any:
+        async with get_client() as client:
+            return await client.read_block_document_by_name(name, TieredResultStorage.get_block_type_slug())
+
+    saved = asyncio.run(document())
+    monkeypatch.setattr(caching, "_BACKENDS", {})  # a new process
+    again = asyncio.run(caching.cache_backend())
+    assert again.result_storage._block_document_id == saved.id
+    assert asyncio.run(document()).updated == saved.updated  # read, not written
+
+    asyncio.run(TieredResultStorage(local_path="/somewhere/else").asave(name, overwrite=True))
+    monkeypatch.setattr(caching, "_BACKENDS", {})
+    repaired = asyncio.run(caching.cache_backend())
+    assert repaired.result_storage.local_path == wanted
+    assert asyncio.run(document()).data["local_path"] == wanted
+    assert repaired.result_storage._block_document_id == saved.id
 
 
 def test_the_result_storage_block_says_what_it_is(cold_cache: None) -> None:

@@ -89,7 +89,8 @@ def test_a_transient_error_stays_transient_after_pickling() -> None:
 
 def test_a_run_setup_and_the_lock_managers_pickle(tmp_path: Path) -> None:
     from blocks.breaker import CircuitBreakerBlock
-    from blocks.locking import AtomicFileLockManager, ExpiringRedisLockManager
+    from blocks.locking import AtomicFileLockManager
+    from blocks.redis_locking import ExpiringRedisLockManager
     from tasks.model_calls import ModelSetup
 
     setup = ModelSetup(model="openai:gpt-x", breaker=CircuitBreakerBlock(failure_threshold=2))

@@ -222,6 +222,35 @@ def test_migrations_upgrade_and_downgrade_an_empty_database(database: str) -> No
         engine.dispose()
 
 
+def test_head_revision_is_alembics_head() -> None:
+    """The constant that lets a process skip Alembic must move with every new migration."""
+    from alembic.script import ScriptDirectory
+
+    assert ScriptDirectory.from_config(store.alembic_config()).get_current_head() == store.HEAD_REVISION
+
+
+def test_a_database_at_head_is_not_migrated_again_by_a_new_process(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = make_engine(database)
+    try:
+        upgrade(engine)
+        monkeypatch.setattr(store, "_at_head", set())  # a new process: nothing known yet
+
+        def migrate(*args: object, **kwargs: object) -> None:
+            raise AssertionError("Alembic ran on a database already at head")
+
+        monkeypatch.setattr(store, "_migrate", migrate)
+        ensure_schema(engine)
+        with engine.begin() as connection:  # a database a revision behind is migrated
+            connection.execute(text(f"UPDATE {store.VERSION_TABLE} SET version_num = 'older'"))
+        monkeypatch.setattr(store, "_at_head", set())
+        with pytest.raises(AssertionError, match="Alembic ran"):
+            ensure_schema(engine)
+    finally:
+        engine.dispose()
+
+
 def test_database_url_defaults_to_sqlite_in_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HEDGEFLOW_HOME", str(tmp_path))
     monkeypatch.delenv(store.DATABASE_URL_ENV, raising=False)

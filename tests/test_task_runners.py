@@ -67,7 +67,8 @@ def test_lock_managers_serve_any_event_loop_and_thread(redis_url: str, tmp_path:
     import uuid
     from concurrent.futures import ThreadPoolExecutor
 
-    from blocks.locking import AtomicFileLockManager, ExpiringRedisLockManager
+    from blocks.locking import AtomicFileLockManager
+    from blocks.redis_locking import ExpiringRedisLockManager
 
     prefix = f"hf-test-{uuid.uuid4().hex[:8]}"
     for manager in (ExpiringRedisLockManager(connection_url=f"{redis_url.rstrip('/')}/2"),

@@ -14,7 +14,7 @@ from hedgeflow.analysts.base import AnalystSpec
 from hedgeflow.cache_rules import DATA_MODULES, code_version, module_closure
 from hedgeflow.errors import InvalidRequestError
 
-__all__ = ["CATALOGUE", "dependencies", "load_analyst", "load_committee", "resolve_analysts"]
+__all__ = ["CATALOGUE", "analyst_version", "dependencies", "load_analyst", "load_committee", "resolve_analysts"]
 
 # key -> one-line description (kept in step with each module's DESCRIPTION by a test)
 CATALOGUE: dict[str, str] = {
@@ -52,10 +52,22 @@ def dependencies(key: str) -> tuple[str, ...]:
     return module_closure((f"hedgeflow.analysts.{key}", *ALWAYS_DEPENDS_ON, *DATA_MODULES))
 
 
-@cache
-def load_analyst(key: str) -> AnalystSpec:
+def _known(key: str) -> None:
     if key not in CATALOGUE:
         raise InvalidRequestError(f"unknown analyst {key!r}; known: {', '.join(CATALOGUE)}")
+
+
+@cache
+def analyst_version(key: str) -> str:
+    """The code version in analyst ``key``'s cache key, hashed from sources without importing the analyst:
+    a run that finds every signal cached never loads one."""
+    _known(key)
+    return code_version(dependencies(key))
+
+
+@cache
+def load_analyst(key: str) -> AnalystSpec:
+    _known(key)
     module = importlib.import_module(f"hedgeflow.analysts.{key}")
     return AnalystSpec(
         key=key,
@@ -64,7 +76,7 @@ def load_analyst(key: str) -> AnalystSpec:
         persona=module.PERSONA,
         analyze=module.analyze,
         derive_signal=module.derive_signal,
-        version=code_version(dependencies(key)),
+        version=analyst_version(key),
     )
 
 
