@@ -17,6 +17,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from hedgeflow.data.catalogue import bundled_ranges
 from hedgeflow.data.metrics import compute_metrics
 from hedgeflow.data.xbrl import (
     CompanyFacts,
@@ -122,7 +123,7 @@ class OfflineProvider:
     name = "offline"
 
     def tickers(self) -> dict[str, tuple[dt.date, dt.date]]:
-        return {t: (_prices(t).dates[0], _prices(t).dates[-1]) for t in _price_files()}
+        return dict(bundled_ranges())  # a copy: callers may change theirs
 
     def _check(self, ticker: str, end: dt.date) -> str:
         """The canonical ticker, or DataUnavailableError naming what the bundle has."""
