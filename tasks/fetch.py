@@ -25,7 +25,7 @@ from prefect.tasks import task
 from prefect.transactions import get_transaction
 
 from hedgeflow.cache_rules import dataset_expiry
-from hedgeflow.data import DataProvider
+from hedgeflow.data import DataProvider, get_provider
 from hedgeflow.data.snapshot import (
     LINE_ITEM_HISTORY,
     METRICS_HISTORY,
@@ -66,6 +66,8 @@ _PROVIDER_LOCK = threading.Lock()
 
 @cache
 def _provider(name: str) -> DataProvider:
+    if name != "live" and not name.startswith("block:"):
+        return get_provider(name)
     # the live provider's modules (calendars, SEC clients) load only when a run needs them
     from tasks.live_data import build_provider
 

@@ -18,7 +18,7 @@ from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL
 
 from blocks.data_provider import HedgeflowDataProvider
-from hedgeflow.data import DataProvider, get_provider
+from hedgeflow.data import DataProvider
 from hedgeflow.data.live import LiveProvider, LiveSettings, RateLimiter, check_user_agent
 
 __all__ = ["DEFAULT_BLOCK", "SEC_RATE_LIMIT", "build_provider", "live_settings", "sec_rate_limiter"]
@@ -60,8 +60,6 @@ def sec_rate_limiter(settings: LiveSettings) -> RateLimiter | None:
 
 
 def build_provider(name: str) -> DataProvider:
-    """``live``, ``block:<Hedgeflow Data Provider block>`` or any other provider name."""
-    if name != "live" and not name.startswith(BLOCK_PREFIX):
-        return get_provider(name)
+    """``live`` or ``block:<Hedgeflow Data Provider block>``; ``tasks.fetch`` builds the others."""
     settings = live_settings(name.removeprefix(BLOCK_PREFIX) or None if name != "live" else None)
     return LiveProvider(settings, sec_limiter=sec_rate_limiter(settings))
