@@ -143,7 +143,7 @@ def _backtest(args: argparse.Namespace) -> int:
 
     api = resolve_api(lambda line: print(line, file=sys.stderr))
     configure_prefect("normal", ephemeral=api is None)
-    from prefect.context import tags
+    from prefect import tags
 
     from flows.backtest import backtest
     from hedgeflow.backtest.report import render_text

@@ -223,7 +223,7 @@ def analyze(args: argparse.Namespace, note: Note, verbosity: str) -> int:
     if request.model.startswith("block:"):
         _check_block(request.model)
 
-    from prefect.context import tags
+    from prefect import tags
 
     from flows.hedge_fund import hedge_fund
     from hedgeflow.analysts.registry import resolve_analysts

@@ -21,11 +21,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from prefect import flow, get_run_logger
 from prefect.client.schemas.objects import State
 from prefect.context import FlowRunContext
-from prefect.flows import flow
 from prefect.futures import PrefectFuture, wait
-from prefect.logging import get_run_logger
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote, unmapped

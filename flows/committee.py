@@ -15,10 +15,10 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
+from prefect import get_run_logger
 from prefect.client.schemas.objects import State
 from prefect.context import FlowRunContext, SyncClientContext, TagsContext
 from prefect.futures import PrefectFuture, as_completed
-from prefect.logging import get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote, unmapped
 

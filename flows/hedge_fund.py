@@ -16,7 +16,7 @@ import datetime as dt
 import importlib
 from typing import Any
 
-from prefect.flows import flow
+from prefect import flow
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote

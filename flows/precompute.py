@@ -6,8 +6,7 @@ import asyncio
 import datetime as dt
 from collections import defaultdict
 
-from prefect.flows import flow
-from prefect.logging import get_run_logger
+from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prefect.flows import flow
+from prefect import flow
 
 from hedgeflow.stats import Breach, StatsReport
 from tasks.stats import check_health, publish_stats, stats_report

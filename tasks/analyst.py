@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
+from prefect import task
 from prefect.logging import get_run_logger
-from prefect.tasks import task
 
 from hedgeflow.analysts.registry import load_analyst
 from hedgeflow.llm import ModelError, model_signal

@@ -17,11 +17,11 @@ import datetime as dt
 from pathlib import Path
 from typing import Any, cast
 
+from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
 from prefect.results import ResultStore, default_cache, get_result_store
-from prefect.tasks import task
 from prefect.transactions import get_transaction
 from prefect.utilities.asyncutils import run_coro_as_sync
 

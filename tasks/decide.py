@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
-from prefect.tasks import task
 from prefect.transactions import get_transaction
 
 from hedgeflow.llm import ModelError

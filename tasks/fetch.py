@@ -18,10 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import Any, Literal
 
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import TaskRunContext
 from prefect.runtime import task_run
-from prefect.tasks import task
 from prefect.transactions import get_transaction
 
 from hedgeflow.cache_rules import dataset_expiry

@@ -18,8 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from prefect import get_run_logger
 from prefect.events import emit_event
-from prefect.logging import get_run_logger
 from prefect.runtime import task_run
 from prefect.transactions import get_transaction
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from prefect import task
 from prefect.cache_policies import NO_CACHE
-from prefect.tasks import task
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 

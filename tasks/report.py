@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from prefect import task
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.context import TaskRunContext
 from prefect.runtime import flow_run
-from prefect.tasks import task
 
 from hedgeflow.report import orders_markdown, signal_rows, usage_rows
 from hedgeflow.results import build_result

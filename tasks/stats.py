@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from prefect import task
 from prefect.artifacts import acreate_markdown_artifact
 from prefect.events import emit_event
-from prefect.tasks import task
 
 from blocks.alerts import AlertSettings
 from hedgeflow.stats import Breach, StatsReport, breaches, load_samples, render_markdown, summarize
