@@ -126,9 +126,8 @@ class Committee:
     cached: set[tuple[str, str]] = field(default_factory=set)
     backend: CacheBackend = field(init=False)
 
-    async def prepare(self, backend: CacheBackend | None = None) -> None:
-        """The cache options of the window's tasks; ``backend`` when the flow already has it."""
-        self.backend = backend = backend or await cache_backend()
+    async def prepare(self) -> None:
+        self.backend = backend = await cache_backend()
         if backend.notice:  # one warning for the cache and the breaker, which share the Redis
             redis_reported(backend.notice.rsplit(": ", 1)[0])
             get_run_logger().warning("%s (the circuit breaker too)", backend.notice)

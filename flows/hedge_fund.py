@@ -11,7 +11,6 @@ artifact as task runs finish.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import importlib
 from typing import Any
@@ -23,12 +22,10 @@ from prefect.utilities.annotations import quote
 
 from flows.committee import TASKS_IN_FLIGHT, Committee, large, outcome, settle, shared_api_client, untagged
 from flows.naming import typed_name
-from hedgeflow.analysts.registry import analyst_version, resolve_analysts
-from hedgeflow.errors import InvalidRequestError
+from hedgeflow.analysts.registry import resolve_analysts
 from hedgeflow.parameters import CheckedDataProvider
 from hedgeflow.request import resolve_window, validate_request
 from hedgeflow.schemas import AnalystKey, ModelSpec, Portfolio, RunRequest, RunResult, Tickers
-from tasks.caching import cache_backend, data_version
 from tasks.decide import risk_limits
 from tasks.fetch import available_tickers, provider_named
 from tasks.model_calls import model_setup
@@ -51,14 +48,6 @@ def run_name() -> str:
         except Exception:  # noqa: BLE001 - a name must not fail the run; the flow reports the real problem
             end = "latest"
     return f"{','.join(tickers)} as of {end} ({params.get('model') or 'rules'})"
-
-
-def _hash_ahead(analysts: list[str] | None) -> None:
-    """Each analyst's code version and the data layer's: what a fresh process's first task runs would hash."""
-    with contextlib.suppress(InvalidRequestError):  # the request's validation names the unknown analyst
-        for key in resolve_analysts(analysts):
-            analyst_version(key)
-    data_version()
 
 
 @flow(name="hedge-fund", flow_run_name=run_name, log_prints=False,
@@ -96,27 +85,22 @@ async def hedge_fund(
         database_block: Name of a saved Hedgeflow Database block to write to instead.
     """
     started_at = dt.datetime.now(dt.UTC)
-    # What a fresh process would otherwise do on the run's critical path starts now, beside its first waits
-    # (the API, the ticker list, the data): SQLAlchemy and Alembic load, the result storage is loaded or saved,
-    # and the code versions the cache keys name are hashed from the sources.
+    # SQLAlchemy and Alembic load in a thread while the run waits for its data and models
     persisting = asyncio.ensure_future(asyncio.to_thread(importlib.import_module, "tasks.persist")) if persist else None
     request = RunRequest(
         tickers=list(tickers), start=start, end=end, model=model,
         analysts=None if analysts is None else list(analysts),
         portfolio=portfolio or Portfolio(), refresh=refresh,
     )
-    backend = asyncio.ensure_future(cache_backend())
-    hashing = asyncio.ensure_future(asyncio.to_thread(_hash_ahead, request.analysts))
     with shared_api_client(), untagged():  # one API client for the pool's threads; no slot request per task run
         (known,) = await settle([available_tickers.submit(data_provider)])
         start, end = validate_request(request, await known.aresult())
         setup = await model_setup(request.model, breaker_block)
         committee = Committee(provider=data_provider, start=start, end=end, refresh=refresh)
-        await committee.prepare(await backend)
+        await committee.prepare()
 
         snapshots = await committee.snapshots(request.tickers)
         limits_run = risk_limits.submit(large(snapshots), request.portfolio)
-        await hashing  # done by now; if not, waiting beats every analyst task repeating it
         signals = await committee.signals(snapshots, resolve_analysts(request.analysts), request.model, setup)
         (limits_state,) = await settle([limits_run])
         limits = await limits_state.aresult()
